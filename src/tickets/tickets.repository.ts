@@ -1,0 +1,237 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { Brackets, type EntityManager } from 'typeorm';
+import { UnitOfWork } from '../database/unit-of-work.js';
+import { TicketEvent, type TicketEventType } from './entities/ticket-event.entity.js';
+import { Ticket } from './entities/ticket.entity.js';
+import { type Decision, TicketStatus } from './ticket-status.js';
+
+export interface NewTicket {
+  status: TicketStatus;
+  statusReason?: string | null;
+  customerEmail: string;
+  customerName: string | null;
+  subject: string;
+  now: Date;
+}
+
+export interface TicketFilter {
+  status?: TicketStatus;
+  decision?: Decision;
+  q?: string;
+  page: number;
+  limit: number;
+}
+
+export type TicketPatch = Partial<
+  Omit<Ticket, 'id' | 'number' | 'createdAt' | 'updatedAt' | 'searchText' | 'revision' | 'claimToken' | 'leaseExpiresAt'>
+>;
+
+/** Tickets and their audit trail. Method names say which question they answer. */
+@Injectable()
+export class TicketsRepository {
+  constructor(private readonly uow: UnitOfWork) {}
+
+  /** Inserts a ticket; the database assigns its number. */
+  async insert(tx: EntityManager, data: NewTicket): Promise<Ticket> {
+    const id = randomUUID();
+    await tx
+      .createQueryBuilder()
+      .insert()
+      .into(Ticket)
+      .values({
+        id,
+        status: data.status,
+        statusReason: data.statusReason ?? null,
+        customerEmail: data.customerEmail,
+        customerName: data.customerName,
+        subject: data.subject,
+        searchText: searchTextOf(data.subject, data.customerEmail, data.customerName),
+        revision: 1,
+        processingAttempts: 0,
+        createdAt: data.now,
+        updatedAt: data.now,
+      })
+      .updateEntity(false)
+      .execute();
+    return tx.findOneByOrFail(Ticket, { id });
+  }
+
+  findById(id: string, tx?: EntityManager): Promise<Ticket | null> {
+    return this.uow.readWithin(tx, (db) => db.findOneBy(Ticket, { id }));
+  }
+
+  findByNumber(number: number, tx?: EntityManager): Promise<Ticket | null> {
+    return this.uow.readWithin(tx, (db) => db.findOneBy(Ticket, { number }));
+  }
+
+  /** Newest first; `q` matches subject, customer address and name, case-insensitively in any script. */
+  list(filter: TicketFilter): Promise<{ items: Ticket[]; total: number }> {
+    return this.uow.read(async (db) => {
+      const query = db.createQueryBuilder(Ticket, 't');
+      if (filter.status) query.andWhere('t.status = :status', { status: filter.status });
+      if (filter.decision) query.andWhere('t.decision = :decision', { decision: filter.decision });
+      if (filter.q) {
+        query.andWhere(`t.search_text LIKE :q ESCAPE '\\'`, { q: `%${escapeLike(filter.q.toLowerCase())}%` });
+      }
+      query
+        .orderBy('t.created_at', 'DESC')
+        .addOrderBy('t.number', 'DESC')
+        .skip((filter.page - 1) * filter.limit)
+        .take(filter.limit);
+      const [items, total] = await query.getManyAndCount();
+      return { items, total };
+    });
+  }
+
+  /** Writes `patch` and bumps updatedAt; keeps the search column in step with the fields it mirrors. */
+  async update(tx: EntityManager, ticket: Ticket, patch: TicketPatch, now = new Date()): Promise<void> {
+    const next = { ...patch, updatedAt: now } as Partial<Ticket>;
+    if (patch.subject !== undefined || patch.customerName !== undefined || patch.customerEmail !== undefined) {
+      next.searchText = searchTextOf(
+        patch.subject ?? ticket.subject,
+        patch.customerEmail ?? ticket.customerEmail,
+        patch.customerName === undefined ? ticket.customerName : patch.customerName,
+      );
+    }
+    await tx.update(Ticket, { id: ticket.id }, next);
+    Object.assign(ticket, next);
+  }
+
+  /**
+   * Takes a ticket for processing when it waits (`received`) or when the process that held it
+   * stopped renewing its lease. A conditional UPDATE: of two processes racing, one wins.
+   */
+  async claim(id: string, claimToken: string, leaseExpiresAt: Date, now: Date): Promise<boolean> {
+    return this.uow.transaction(async (tx) => {
+      const result = await tx
+        .createQueryBuilder()
+        .update(Ticket)
+        .set({
+          status: TicketStatus.Processing,
+          claimToken,
+          leaseExpiresAt,
+          updatedAt: now,
+          processingAttempts: () => 'processing_attempts + 1',
+        })
+        .where('id = :id', { id })
+        .andWhere(
+          new Brackets((where) =>
+            where
+              .where('status = :received', { received: TicketStatus.Received })
+              .orWhere('(status = :processing AND (lease_expires_at IS NULL OR lease_expires_at < :now))', {
+                processing: TicketStatus.Processing,
+                now,
+              }),
+          ),
+        )
+        .execute();
+      return result.affected === 1;
+    });
+  }
+
+  /** Extends a claim while work goes on; false when the claim was lost (taken over after expiry). */
+  async renewLease(id: string, claimToken: string, leaseExpiresAt: Date): Promise<boolean> {
+    return this.uow.transaction(async (tx) => {
+      const result = await tx.update(Ticket, { id, claimToken, status: TicketStatus.Processing }, { leaseExpiresAt });
+      return result.affected === 1;
+    });
+  }
+
+  /**
+   * Ends a claim with the final fields, but only while this worker still holds the claim and no
+   * new customer message arrived since the analysis started (`revision`). False otherwise: the
+   * caller then discards its result.
+   */
+  async completeClaim(
+    tx: EntityManager,
+    ticket: Ticket,
+    claimToken: string,
+    revision: number,
+    patch: TicketPatch,
+    now = new Date(),
+  ): Promise<boolean> {
+    const result = await tx.update(
+      Ticket,
+      { id: ticket.id, claimToken, revision, status: TicketStatus.Processing },
+      { ...patch, claimToken: null, leaseExpiresAt: null, updatedAt: now },
+    );
+    if (result.affected !== 1) return false;
+    Object.assign(ticket, patch, { claimToken: null, leaseExpiresAt: null, updatedAt: now });
+    return true;
+  }
+
+  /** Gives a claimed ticket back to the queue (a newer message arrived, or shutdown). */
+  async releaseClaim(id: string, claimToken: string, now = new Date()): Promise<boolean> {
+    return this.uow.transaction(async (tx) => {
+      const result = await tx.update(
+        Ticket,
+        { id, claimToken, status: TicketStatus.Processing },
+        { status: TicketStatus.Received, claimToken: null, leaseExpiresAt: null, updatedAt: now },
+      );
+      return result.affected === 1;
+    });
+  }
+
+  /**
+   * A new customer message on an existing ticket: bump the revision and send the ticket back for
+   * analysis. A ticket being processed stays claimed; its worker sees the new revision and redoes
+   * the analysis with the whole conversation.
+   */
+  async reopenForFollowUp(tx: EntityManager, ticket: Ticket, now: Date): Promise<void> {
+    const status = ticket.status === TicketStatus.Processing ? TicketStatus.Processing : TicketStatus.Received;
+    await tx
+      .createQueryBuilder()
+      .update(Ticket)
+      .set({ revision: () => 'revision + 1', status, updatedAt: now })
+      .where('id = :id', { id: ticket.id })
+      .execute();
+    ticket.revision += 1;
+    ticket.status = status;
+    ticket.updatedAt = now;
+  }
+
+  /** Tickets waiting for a worker: received, or processing under an expired lease (its process died). */
+  findClaimable(now: Date, limit: number): Promise<string[]> {
+    return this.uow.read(async (db) => {
+      const rows = await db
+        .createQueryBuilder(Ticket, 't')
+        .select('t.id', 'id')
+        .where('t.status = :received', { received: TicketStatus.Received })
+        .orWhere('(t.status = :processing AND (t.lease_expires_at IS NULL OR t.lease_expires_at < :now))', {
+          processing: TicketStatus.Processing,
+          now,
+        })
+        .orderBy('t.created_at', 'ASC')
+        .limit(limit)
+        .getRawMany<{ id: string }>();
+      return rows.map((row) => row.id);
+    });
+  }
+
+  async addEvent(
+    tx: EntityManager | undefined,
+    ticketId: string,
+    type: TicketEventType,
+    message: string,
+    data?: Record<string, unknown>,
+    now = new Date(),
+  ): Promise<void> {
+    // simple-json takes any serialisable object; TypeORM's partial-entity type cannot express that.
+    await this.uow.within(tx, (db) =>
+      db.insert(TicketEvent, { ticketId, type, message, data: (data ?? null) as never, createdAt: now }),
+    );
+  }
+
+  eventsOf(ticketId: string, tx?: EntityManager): Promise<TicketEvent[]> {
+    return this.uow.readWithin(tx, (db) => db.find(TicketEvent, { where: { ticketId }, order: { id: 'ASC' } }));
+  }
+}
+
+export function searchTextOf(subject: string, email: string, name: string | null): string {
+  return [subject, email, name ?? ''].join('\n').toLowerCase();
+}
+
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+}
