@@ -9,6 +9,7 @@ import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { KnowledgeBaseModule } from './knowledge-base/knowledge-base.module.js';
 import { NotificationsModule } from './notifications/notifications.module.js';
+import { OrchestratorModule } from './orchestrator/orchestrator.module.js';
 import { TicketsModule } from './tickets/tickets.module.js';
 import { WebhookModule } from './webhook/webhook.module.js';
 
@@ -30,6 +31,7 @@ export class AppModule {
         KnowledgeBaseModule,
         AiModule,
         NotificationsModule,
+        OrchestratorModule,
         WebhookModule,
         HealthModule,
       ],

@@ -5,6 +5,7 @@ import { bodyParsers } from './common/http/body-parsers.js';
 import { AppLogger } from './common/logging/app-logger.js';
 import { requestLogging } from './common/logging/request-logging.js';
 import { AppConfig } from './config/app-config.js';
+import { describeRawMimeBody } from './webhook/webhook.openapi.js';
 
 export const API_DESCRIPTION = `Turns a support inbox into decisions. Customer e-mails arrive through the webhook; GigaChat,
 helped by the knowledge base, decides to answer, to ask for details, or to escalate to an operator in Telegram.
@@ -20,7 +21,6 @@ export function configureApp(app: INestApplication): void {
   const config = app.get(AppConfig);
   const logger = app.get(AppLogger);
   app.useLogger(logger);
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
 
   const apiHeaders = helmet();
   // Swagger UI runs inline scripts and styles; everything else gets helmet's strict defaults.
@@ -45,5 +45,6 @@ export function configureApp(app: INestApplication): void {
       .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Webhook-Token', description: 'WEBHOOK_SECRET' }, 'webhook-token')
       .build(),
   );
+  describeRawMimeBody(document);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', customSiteTitle: 'ai-support API' });
 }

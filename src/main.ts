@@ -25,14 +25,28 @@ async function bootstrap(): Promise<void> {
   const config = app.get(AppConfig);
   const logger = app.get(AppLogger);
 
-  // A stuck shutdown must not outlive Kubernetes' grace period silently.
+  // SIGTERM: readiness turns false, the HTTP server stops accepting and drains in-flight requests,
+  // workers finish or hand back their claims, then the database closes (Nest's shutdown hooks).
+  let stopping = false;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
       logger.log({ msg: 'shutting down', signal, timeoutMs: config.http.shutdownTimeoutMs }, 'Bootstrap');
       setTimeout(() => {
         logger.error({ msg: 'shutdown timed out; exiting' }, 'Bootstrap');
         process.exit(1);
       }, config.http.shutdownTimeoutMs + 5000).unref();
+      app.close().then(
+        () => {
+          logger.log({ msg: 'stopped' }, 'Bootstrap');
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error({ msg: 'shutdown failed', err: String(error) }, 'Bootstrap');
+          process.exit(1);
+        },
+      );
     });
   }
 

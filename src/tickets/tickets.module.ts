@@ -7,6 +7,6 @@ import { TicketsService } from './tickets.service.js';
 @Module({
   controllers: [TicketsController],
   providers: [TicketsRepository, MessagesRepository, TicketsService],
-  exports: [TicketsRepository, MessagesRepository],
+  exports: [TicketsRepository, MessagesRepository, TicketsService],
 })
 export class TicketsModule {}

@@ -1,4 +1,26 @@
 import { Module } from '@nestjs/common';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { AppConfig } from '../config/app-config.js';
+import { OrchestratorModule } from '../orchestrator/orchestrator.module.js';
+import { TicketsModule } from '../tickets/tickets.module.js';
+import { EmailIngestionService } from './email-ingestion.service.js';
+import { ThreadResolver } from './thread-resolver.js';
+import { WebhookAuthGuard } from './webhook-auth.guard.js';
+import { WebhookController } from './webhook.controller.js';
 
-@Module({})
+@Module({
+  imports: [
+    TicketsModule,
+    OrchestratorModule,
+    ThrottlerModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        throttlers: [{ name: 'webhook', ttl: config.webhook.rateWindowMs, limit: Math.max(1, config.webhook.rateLimit) }],
+        skipIf: () => config.webhook.rateLimit === 0,
+      }),
+    }),
+  ],
+  controllers: [WebhookController],
+  providers: [EmailIngestionService, ThreadResolver, WebhookAuthGuard],
+})
 export class WebhookModule {}

@@ -32,9 +32,11 @@ export function createPino(level: string): PinoLogger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    mixin: () => {
+    mixin: (_object, _level, logger) => {
       const context = requestContext.getStore();
-      return context ? { requestId: context.requestId } : {};
+      // The request logger already carries the id as a binding; do not write it twice.
+      if (!context || (logger as PinoLogger).bindings().requestId) return {};
+      return { requestId: context.requestId };
     },
   });
 }

@@ -15,6 +15,7 @@ export function requestLogging(logger: PinoLogger) {
   const middleware = pinoHttp({
     logger,
     quietReqLogger: true,
+    customAttributeKeys: { reqId: 'requestId' },
     genReqId: (req: IncomingMessage, res: ServerResponse) => {
       const incoming = req.headers['x-request-id'];
       const id = typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -26,8 +27,7 @@ export function requestLogging(logger: PinoLogger) {
     customSuccessMessage: (req, res) => `${req.method} ${pathOf(req)} ${res.statusCode}`,
     customErrorMessage: (req, res) => `${req.method} ${pathOf(req)} ${res.statusCode}`,
     serializers: {
-      req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({
-        id: req.id,
+      req: (req: { method: string; url: string; remoteAddress?: string }) => ({
         method: req.method,
         path: req.url.split('?', 1)[0],
         remoteAddress: req.remoteAddress,

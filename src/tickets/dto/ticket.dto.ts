@@ -216,8 +216,11 @@ export class ArticleRefDto {
   @ApiProperty({ example: 'Как вернуть товар' })
   title: string;
 
-  @ApiProperty({ example: 7.42 })
+  @ApiProperty({ example: 7.42, description: 'Retrieval score (BM25); comparable within one ticket' })
   score: number;
+
+  @ApiPropertyOptional({ example: true, description: 'The AI says its answer rests on this article' })
+  usedByAi?: boolean;
 }
 
 export class AiUsageDto {

@@ -6,6 +6,8 @@ export interface TicketArticleRef {
   id: string;
   title: string;
   score: number;
+  /** Whether the AI says its answer rests on this article (absent when the AI was not asked). */
+  usedByAi?: boolean;
 }
 
 /**

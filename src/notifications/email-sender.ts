@@ -1,0 +1,45 @@
+/** One e-mail as we send it: every header that matters for threading and loop safety is explicit. */
+export interface OutgoingEmail {
+  /** Without angle brackets. */
+  messageId: string;
+  from: string;
+  to: string[];
+  subject: string;
+  text: string;
+  inReplyTo: string | null;
+  references: string[];
+  /** Extra headers, e.g. Auto-Submitted. */
+  headers: Record<string, string>;
+}
+
+export interface EmailSendResult {
+  /** The server's final answer (`250 2.0.0 Ok: queued as …`) or where the file was written. */
+  response: string;
+}
+
+/** A failed send. Temporary failures (4xx, timeouts, connection errors) are retried; permanent ones (5xx) are not. */
+export class EmailDeliveryError extends Error {
+  constructor(
+    message: string,
+    readonly permanent: boolean,
+    readonly responseCode?: number,
+  ) {
+    super(message);
+    this.name = 'EmailDeliveryError';
+  }
+}
+
+/** Sends customer e-mail. Bound to SmtpEmailSender when SMTP_URL is set, else to FileEmailSender. */
+export abstract class EmailSender {
+  abstract readonly transport: 'smtp' | 'file';
+
+  abstract send(email: OutgoingEmail): Promise<EmailSendResult>;
+
+  /**
+   * Whether a message that was being sent when the process died went out. Null when the transport
+   * cannot tell (SMTP): the caller must then assume it may have.
+   */
+  abstract wasDelivered(messageId: string): Promise<boolean | null>;
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,33 @@
+/** Prefixes mail clients put before a subject when replying (English, Russian, Outlook variants). */
+const REPLY_PREFIX = /^\s*(re|ответ|на|aw|sv)(\[\d+\]|\(\d+\))?\s*:\s*/i;
+/** References past this length are trimmed: some relays reject header blocks over 4 KB. */
+const MAX_REFERENCES_LENGTH = 1500;
+
+/**
+ * `Re: <subject> [#<number>]`, without a second `Re:` when the customer's subject already has one,
+ * and without a second ticket tag. The tag lets a reply from any client thread back to the ticket.
+ */
+export function replySubject(subject: string, ticketNumber: number): string {
+  const tag = `[#${ticketNumber}]`;
+  let base = subject.replace(/\s+/g, ' ').trim();
+  if (!base) base = 'Ваше обращение';
+  if (!base.includes(tag)) base = `${base} ${tag}`;
+  return REPLY_PREFIX.test(base) ? base.replace(REPLY_PREFIX, 'Re: ') : `Re: ${base}`;
+}
+
+/**
+ * References for a reply (RFC 5322 §3.6.4): the parent's References followed by the parent's
+ * Message-ID. When long, the first id (the thread root) and the latest ones are kept.
+ */
+export function replyReferences(parentReferences: readonly string[], parentMessageId: string | null): string[] {
+  const ids = [...new Set([...parentReferences, ...(parentMessageId ? [parentMessageId] : [])])];
+  const length = (list: string[]) => list.reduce((sum, id) => sum + id.length + 3, 0);
+  if (length(ids) <= MAX_REFERENCES_LENGTH) return ids;
+  const [root, ...rest] = ids;
+  const kept: string[] = [];
+  for (let i = rest.length - 1; i >= 0; i--) {
+    if (length([root, rest[i], ...kept]) > MAX_REFERENCES_LENGTH) break;
+    kept.unshift(rest[i]);
+  }
+  return [root, ...kept];
+}

@@ -1,0 +1,37 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { addressKey } from '../common/email-address.js';
+import type { Ticket } from '../tickets/entities/ticket.entity.js';
+import { MessagesRepository } from '../tickets/messages.repository.js';
+import { TicketsRepository } from '../tickets/tickets.repository.js';
+import type { InboundEmail } from './inbound-email.js';
+
+const TICKET_TAG = /\[#(\d{1,9})\]/g;
+
+/**
+ * Finds the ticket an e-mail continues (SPEC.md "Threading"): In-Reply-To and References are looked
+ * up among every stored Message-ID, ours and the customer's; a `[#number]` in the subject counts only
+ * when the sender is that ticket's customer, so nobody can write into someone else's thread.
+ */
+@Injectable()
+export class ThreadResolver {
+  constructor(
+    private readonly tickets: TicketsRepository,
+    private readonly messages: MessagesRepository,
+  ) {}
+
+  async findThread(email: InboundEmail, tx: EntityManager): Promise<Ticket | null> {
+    // The direct parent first, then the rest of the chain, nearest first.
+    const ids = [...new Set([email.inReplyTo, ...[...email.references].reverse()].filter((id): id is string => !!id))];
+    const ticketId = await this.messages.findTicketIdByMessageIds(ids, tx);
+    if (ticketId) {
+      const ticket = await this.tickets.findById(ticketId, tx);
+      if (ticket) return ticket;
+    }
+    for (const match of email.subject.matchAll(TICKET_TAG)) {
+      const ticket = await this.tickets.findByNumber(Number(match[1]), tx);
+      if (ticket && addressKey(ticket.customerEmail) === addressKey(email.from.address)) return ticket;
+    }
+    return null;
+  }
+}

@@ -1,0 +1,58 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SHIPPED_KNOWLEDGE_BASE } from '../support/test-app.js';
+import { freePort, spawnService, waitForHttp } from '../support/service-process.js';
+
+describe('the service process', () => {
+  it('stops with exit code 1 and one line per configuration problem', async () => {
+    const service = spawnService({
+      PORT: 'abc',
+      DATABASE_URL: 'mysql://root:hunter2@db/app',
+      GIGACHAT_CA_BUNDLE: '/nonexistent/ca.pem',
+      PROCESSING_CONCURRENCY: '-2',
+    });
+    expect(await service.exited).toBe(1);
+    const lines = service.stderr().trim().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^Configuration error: PORT must be a port number between 1 and 65535 \(got "abc"\)$/),
+        expect.stringMatching(/^Configuration error: DATABASE_URL uses the unsupported scheme "mysql"/),
+        expect.stringMatching(/^Configuration error: GIGACHAT_CA_BUNDLE names a file that does not exist/),
+        expect.stringMatching(/^Configuration error: PROCESSING_CONCURRENCY must be a whole number/),
+      ]),
+    );
+    expect(service.stderr()).not.toContain('hunter2');
+  });
+
+  it('refuses production without WEBHOOK_SECRET and ADMIN_API_KEY', async () => {
+    const service = spawnService({ NODE_ENV: 'production', PORT: String(await freePort()) });
+    expect(await service.exited).toBe(1);
+    expect(service.stderr()).toContain('Configuration error: WEBHOOK_SECRET must be set when NODE_ENV=production');
+    expect(service.stderr()).toContain('Configuration error: ADMIN_API_KEY must be set when NODE_ENV=production');
+  });
+
+  it('reads .env from its working directory', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'ai-support-env-'));
+    writeFileSync(join(cwd, '.env'), '# local settings\nAUTO_REPLY_LIMIT=lots\n');
+    const service = spawnService({}, cwd);
+    expect(await service.exited).toBe(1);
+    expect(service.stderr()).toMatch(/AUTO_REPLY_LIMIT must be a whole number/);
+  });
+
+  it('starts with nothing configured, logs JSON, and exits cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    const service = spawnService({ PORT: String(port), KNOWLEDGE_BASE_DIR: SHIPPED_KNOWLEDGE_BASE });
+    try {
+      await waitForHttp(`${service.baseUrl}/health/ready`);
+    } catch (error) {
+      await service.stop('SIGKILL');
+      throw new Error(`${String(error)}\n${service.stderr()}\n${service.stdout()}`, { cause: error });
+    }
+    expect(await service.stop('SIGTERM')).toBe(0);
+    const lines = service.stdout().trim().split('\n').map((line) => JSON.parse(line) as { msg: string; level: string });
+    expect(lines.some((line) => line.msg.startsWith(`listening on http://localhost:${port}`))).toBe(true);
+    expect(lines.some((line) => line.msg === 'shutting down')).toBe(true);
+  });
+});
