@@ -10,6 +10,5 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     setupFiles: ['test/setup.ts'],
-    globalSetup: ['test/global-setup.ts'],
   },
 });

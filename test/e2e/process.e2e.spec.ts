@@ -2,9 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SHIPPED_KNOWLEDGE_BASE } from '../support/test-app.js';
-import { freePort, spawnService, waitForHttp } from '../support/service-process.js';
+import { buildService, freePort, spawnService, waitForHttp } from '../support/service-process.js';
 
 describe('the service process', () => {
+  beforeAll(() => buildService(), 120_000);
+
   it('stops with exit code 1 and one line per configuration problem', async () => {
     const service = spawnService({
       PORT: 'abc',

@@ -1,10 +1,19 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-export const MAIN = resolve(import.meta.dirname, '../../dist/src/main.js');
+const ROOT = resolve(import.meta.dirname, '../..');
+export const MAIN = resolve(ROOT, 'dist/src/main.js');
+
+/**
+ * Compiles the service (what `npm run build` does) so the suite runs `node dist/src/main.js`, the
+ * same artefact `npm run start:prod` runs. Call in beforeAll of process-level suites.
+ */
+export function buildService(): void {
+  execFileSync(process.execPath, [resolve(ROOT, 'node_modules/@nestjs/cli/bin/nest.js'), 'build'], { cwd: ROOT, stdio: 'pipe' });
+}
 
 export interface ServiceProcess {
   child: ChildProcess;
