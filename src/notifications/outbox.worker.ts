@@ -4,7 +4,7 @@ import {
   Injectable,
   Logger,
   type OnApplicationBootstrap,
-  type OnModuleDestroy,
+  type OnApplicationShutdown,
 } from '@nestjs/common';
 import { Semaphore } from '../common/async-lock.js';
 import { backoffDelay } from '../common/backoff.js';
@@ -35,7 +35,7 @@ const MAX_RETRY_DELAY_MS = 60 * 60 * 1000;
  * in that state are sent again: a duplicate notice is better than none.
  */
 @Injectable()
-export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationShutdown, OnModuleDestroy {
+export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(OutboxWorker.name);
   private readonly sends = new Semaphore(PARALLEL_SENDS);
   private readonly leaseMs: number;
@@ -70,7 +70,8 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
     await this.draining?.catch(() => undefined);
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /** Last, after in-flight work had its chance to queue and send. */
+  async onApplicationShutdown(): Promise<void> {
     await this.email.close();
   }
 

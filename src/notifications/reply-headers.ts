@@ -11,8 +11,11 @@ export function replySubject(subject: string, ticketNumber: number): string {
   const tag = `[#${ticketNumber}]`;
   let base = subject.replace(/\s+/g, ' ').trim();
   if (!base) base = 'Ваше обращение';
+  // Long threads collect "Re: RE: Ответ:"; one prefix is enough.
+  while (REPLY_PREFIX.test(base)) base = base.replace(REPLY_PREFIX, '');
+  if (!base) base = 'Ваше обращение';
   if (!base.includes(tag)) base = `${base} ${tag}`;
-  return REPLY_PREFIX.test(base) ? base.replace(REPLY_PREFIX, 'Re: ') : `Re: ${base}`;
+  return `Re: ${base}`;
 }
 
 /**

@@ -1,6 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GigaChatPeer } from '../peers/gigachat.peer.js';
+import { decisionReply } from '../support/stack.js';
 import { SHIPPED_KNOWLEDGE_BASE } from '../support/test-app.js';
 import { buildService, freePort, spawnService, waitForHttp } from '../support/service-process.js';
 
@@ -57,4 +59,39 @@ describe('the service process', () => {
     expect(lines.some((line) => line.msg.startsWith(`listening on http://localhost:${port}`))).toBe(true);
     expect(lines.some((line) => line.msg === 'shutting down')).toBe(true);
   });
+
+  it('on SIGTERM finishes the request in flight and its ticket before exiting', async () => {
+    const gigachat = await GigaChatPeer.start({ latencyMs: 1500 });
+    gigachat.script(decisionReply({ decision: 'full_answer' }));
+    const port = await freePort();
+    const service = spawnService({
+      PORT: String(port),
+      KNOWLEDGE_BASE_DIR: SHIPPED_KNOWLEDGE_BASE,
+      GIGACHAT_AUTH_KEY: gigachat.authKey,
+      GIGACHAT_AUTH_URL: gigachat.authUrl,
+      GIGACHAT_API_URL: gigachat.apiUrl,
+    });
+    try {
+      await waitForHttp(`${service.baseUrl}/health/ready`);
+      const inFlight = fetch(`${service.baseUrl}/api/webhook/email?wait=true`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ from: 'ivan@example.ru', subject: 'Возврат', text: 'Как вернуть товар?', messageId: '<sigterm-1@example.ru>' }),
+      });
+      // Signal once the AI call is under way (the request and its ticket are both in flight).
+      const deadline = Date.now() + 10_000;
+      while (gigachat.stats.chatCalls === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(gigachat.stats.chatCalls).toBe(1);
+      service.child.kill('SIGTERM');
+
+      const response = await inFlight;
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ status: 'answered', decision: 'full_answer' });
+      expect(await service.exited).toBe(0);
+    } finally {
+      await service.stop('SIGKILL');
+      await gigachat.close();
+    }
+  });
 });
+
