@@ -226,8 +226,8 @@ function contentFor(snapshot: Snapshot, article: KnowledgeArticle, sectionIds: n
   if (sections.length <= 1) {
     content = sections[0]?.text ?? '';
   } else {
-    // A long article: its best sections, in the article's own order.
-    const chosen = [...new Set(sectionIds)].sort((a, b) => a - b).slice(0, 3);
+    // A long article: its three best sections (sectionIds come best first), in the article's own order.
+    const chosen = [...new Set(sectionIds)].slice(0, 3).sort((a, b) => a - b);
     content = chosen
       .map((id) => snapshot.sections[id])
       .map((s) => (s.heading ? `${s.heading}\n${s.text}` : s.text))

@@ -26,6 +26,26 @@ export function analyze(text: string): string[] {
   return terms;
 }
 
+/**
+ * Snowball keeps Russian fleeting vowels apart (денег/деньги, ошибок/ошибка, день/дня), so a query in
+ * one form would miss articles in the other. The words support mail is full of are mapped by hand.
+ */
+const IRREGULAR_STEMS: Record<string, string> = {
+  денег: 'деньг',
+  ошибок: 'ошибк',
+  звонок: 'звонк',
+  заем: 'займ',
+  день: 'дн',
+  дня: 'дн',
+  дней: 'дн',
+  дни: 'дн',
+  дню: 'дн',
+  днем: 'дн',
+  дням: 'дн',
+  днями: 'дн',
+  днях: 'дн',
+};
+
 const stemCache = new Map<string, string | null>();
 const STEM_CACHE_LIMIT = 200_000;
 
@@ -45,6 +65,8 @@ function computeStem(word: string): string | null {
   if (word.length < 2) return null;
   if (CYRILLIC.test(word)) {
     if (RUSSIAN_STOP_WORDS.has(word)) return null;
+    const irregular = IRREGULAR_STEMS[word];
+    if (irregular) return irregular;
     // Hyphenated words (интернет-магазин) are stemmed on their last part only.
     const dash = word.lastIndexOf('-');
     return dash > 0 ? `${word.slice(0, dash)}-${russianStem(word.slice(dash + 1))}` : russianStem(word);

@@ -77,7 +77,7 @@ export function buildSupportPrompt(input: SupportPromptInput): ChatMessage[] {
 
 function renderConversation(conversation: ConversationEntry[]): string {
   const rendered = conversation.map((entry, index) => {
-    const who = entry.author === 'customer' ? `Клиент (${entry.from})` : 'Поддержка';
+    const who = entry.author === 'customer' ? `Клиент (${neutralize(entry.from)})` : 'Поддержка';
     const text = truncate(neutralize(entry.text.trim()), MAX_MESSAGE_CHARS);
     return `[${index + 1}] ${who}, ${entry.at.toISOString()}${entry.subject ? `, тема: ${neutralize(entry.subject)}` : ''}\n${text}`;
   });

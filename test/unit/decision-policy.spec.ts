@@ -1,0 +1,86 @@
+import type { AiAnalysis } from '../../src/ai/analysis/ai-analysis.dto.js';
+import { applyDecisionPolicy, escalateBecause } from '../../src/orchestrator/decision-policy.js';
+import { Decision } from '../../src/tickets/ticket-status.js';
+
+/** The guard between the AI's answer and the customer (SPEC.md: AI_MIN_CONFIDENCE, default 0.6). */
+
+const POLICY = { minConfidence: 0.6 };
+
+function analysis(overrides: Partial<AiAnalysis> = {}): AiAnalysis {
+  return {
+    fullName: 'Иван Петров',
+    issueSummary: 'Клиент хочет вернуть кроссовки',
+    decision: Decision.FullAnswer,
+    draftReply: 'Здравствуйте! Вернуть товар можно в течение 14 дней. Служба поддержки',
+    confidence: 0.9,
+    language: 'ru',
+    usedArticleIds: ['returns/how-to-return'],
+    missingDetails: [],
+    escalationReason: null,
+    ...overrides,
+  };
+}
+
+describe('applyDecisionPolicy', () => {
+  it('full_answer at or above AI_MIN_CONFIDENCE goes out as the answer', () => {
+    expect(applyDecisionPolicy(analysis({ confidence: 0.9 }), POLICY)).toEqual({
+      decision: Decision.FullAnswer,
+      reason: null,
+      draftReply: 'Здравствуйте! Вернуть товар можно в течение 14 дней. Служба поддержки',
+    });
+    expect(applyDecisionPolicy(analysis({ confidence: 0.6 }), POLICY).decision).toBe(Decision.FullAnswer);
+  });
+
+  it('full_answer below AI_MIN_CONFIDENCE is escalated with the reason, keeping the draft for the operator', () => {
+    const outcome = applyDecisionPolicy(analysis({ confidence: 0.3 }), POLICY);
+    expect(outcome.decision).toBe(Decision.EscalateToHuman);
+    expect(outcome.reason).toContain('confidence 0.3');
+    expect(outcome.reason).toContain('AI_MIN_CONFIDENCE 0.6');
+    expect(outcome.draftReply).toBe('Здравствуйте! Вернуть товар можно в течение 14 дней. Служба поддержки');
+  });
+
+  it('uses the configured threshold', () => {
+    expect(applyDecisionPolicy(analysis({ confidence: 0.3 }), { minConfidence: 0.2 }).decision).toBe(Decision.FullAnswer);
+    expect(applyDecisionPolicy(analysis({ confidence: 0.95 }), { minConfidence: 1 }).decision).toBe(Decision.EscalateToHuman);
+  });
+
+  it('does not apply the threshold when the AI gave no confidence', () => {
+    expect(applyDecisionPolicy(analysis({ confidence: null }), POLICY)).toMatchObject({ decision: Decision.FullAnswer, reason: null });
+  });
+
+  it('need_more_info goes out as a request for the details, whatever the confidence', () => {
+    const draft = 'Подскажите, пожалуйста, номер заказа. Служба поддержки';
+    expect(applyDecisionPolicy(analysis({ decision: Decision.NeedMoreInfo, draftReply: draft, confidence: 0.1 }), POLICY)).toEqual({
+      decision: Decision.NeedMoreInfo,
+      reason: null,
+      draftReply: draft,
+    });
+  });
+
+  it("escalate_to_human keeps the AI's reason and draft", () => {
+    expect(
+      applyDecisionPolicy(
+        analysis({ decision: Decision.EscalateToHuman, escalationReason: 'угроза суда', draftReply: 'Черновик для оператора', confidence: 0.95 }),
+        POLICY,
+      ),
+    ).toEqual({ decision: Decision.EscalateToHuman, reason: 'the AI asked for a human: угроза суда', draftReply: 'Черновик для оператора' });
+  });
+
+  it('escalate_to_human without a reason or a draft still says why, with no draft', () => {
+    expect(applyDecisionPolicy(analysis({ decision: Decision.EscalateToHuman, escalationReason: null, draftReply: '' }), POLICY)).toEqual({
+      decision: Decision.EscalateToHuman,
+      reason: 'the AI asked for a human',
+      draftReply: null,
+    });
+  });
+});
+
+describe('escalateBecause', () => {
+  it('is an escalation with the reason and no draft', () => {
+    expect(escalateBecause('AI is not configured (GIGACHAT_AUTH_KEY is not set)')).toEqual({
+      decision: Decision.EscalateToHuman,
+      reason: 'AI is not configured (GIGACHAT_AUTH_KEY is not set)',
+      draftReply: null,
+    });
+  });
+});
