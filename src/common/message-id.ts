@@ -3,32 +3,48 @@ import { createHash } from 'node:crypto';
 const MAX_MESSAGE_ID_LENGTH = 998;
 
 /**
- * The comparable form of a Message-ID: angle brackets and whitespace removed, the domain part
- * lower-cased (the local part is case-sensitive). `<AbC@Mail.Example.COM>` → `AbC@mail.example.com`.
+ * A Message-ID as written, without angle brackets and whitespace: `<AbC@Mail.Example.COM>` →
+ * `AbC@Mail.Example.COM`. Replies repeat this form exactly (some clients thread case-sensitively).
  * Returns null for an empty value.
  */
-export function normalizeMessageId(value: string | null | undefined): string | null {
+export function cleanMessageId(value: string | null | undefined): string | null {
   if (!value) return null;
   let id = value.trim();
   const bracketed = /<([^<>]*)>/.exec(id);
   if (bracketed) id = bracketed[1];
   id = id.replace(/\s+/g, '');
-  if (!id) return null;
-  const at = id.lastIndexOf('@');
-  if (at > 0) id = `${id.slice(0, at)}@${id.slice(at + 1).toLowerCase()}`;
-  return id.slice(0, MAX_MESSAGE_ID_LENGTH);
+  return id ? id.slice(0, MAX_MESSAGE_ID_LENGTH) : null;
 }
 
-/** A References / In-Reply-To header (or an array of them) as a list of normalised ids, in order, without repeats. */
+/**
+ * The comparable form of a Message-ID, the de-duplication and threading key: cleaned, with the
+ * domain part lower-cased (domains are case-insensitive; the local part is not).
+ * `<AbC@Mail.Example.COM>` → `AbC@mail.example.com`.
+ */
+export function normalizeMessageId(value: string | null | undefined): string | null {
+  const id = cleanMessageId(value);
+  if (!id) return null;
+  const at = id.lastIndexOf('@');
+  return at > 0 ? `${id.slice(0, at)}@${id.slice(at + 1).toLowerCase()}` : id;
+}
+
+/**
+ * A References / In-Reply-To header (or an array of them) as a list of ids as written, in order,
+ * without repeats (compared in their normalised form).
+ */
 export function parseMessageIdList(value: string | readonly string[] | null | undefined): string[] {
   if (!value) return [];
   const raw = Array.isArray(value) ? value.join(' ') : String(value);
   const ids: string[] = [];
-  const bracketed = raw.match(/<[^<>]+>/g);
-  const parts = bracketed ?? raw.split(/[\s,]+/);
+  const seen = new Set<string>();
+  const parts = raw.match(/<[^<>]+>/g) ?? raw.split(/[\s,]+/);
   for (const part of parts) {
-    const id = normalizeMessageId(part);
-    if (id && !ids.includes(id)) ids.push(id);
+    const id = cleanMessageId(part);
+    const key = normalizeMessageId(id);
+    if (id && key && !seen.has(key)) {
+      seen.add(key);
+      ids.push(id);
+    }
   }
   return ids;
 }

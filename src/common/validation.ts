@@ -7,6 +7,8 @@ const VALIDATOR_OPTIONS: ValidatorOptions = {
   whitelist: true,
   forbidNonWhitelisted: true,
   forbidUnknownValues: true,
+  // One message per field: "from: must be a string" says it all; three rules failing says less.
+  stopAtFirstError: true,
 };
 
 /** class-validator's tree of errors as a flat list of `field: message`. */
@@ -35,12 +37,16 @@ export function createValidationPipe(): ValidationPipe {
  * Validates a plain object against a DTO class with the same rules as the global pipe, for bodies
  * the pipe cannot see (the webhook takes JSON and raw MIME on one route).
  */
-export async function validateDto<T extends object>(type: new () => T, plain: unknown): Promise<T> {
+export async function validateDto<T extends object>(
+  type: new () => T,
+  plain: unknown,
+  crossFieldErrors: (instance: T) => FieldError[] = () => [],
+): Promise<T> {
   if (plain === null || typeof plain !== 'object' || Array.isArray(plain)) {
     throw AppError.field('body', 'must be a JSON object');
   }
   const instance = plainToInstance(type, plain);
-  const errors = await validate(instance, VALIDATOR_OPTIONS);
-  if (errors.length > 0) throw AppError.validation(flattenValidationErrors(errors));
+  const errors = [...flattenValidationErrors(await validate(instance, VALIDATOR_OPTIONS)), ...crossFieldErrors(instance)];
+  if (errors.length > 0) throw AppError.validation(errors);
   return instance;
 }

@@ -12,6 +12,19 @@ import { type SqlDialect, sqlDialect } from './sql-dialect.js';
  * Inside `transaction`/`read` use only the EntityManager handed in: calling back into UnitOfWork
  * from there would wait for itself on SQLite.
  */
+/** First half of our advisory-lock keys, so they never meet another application's on the same server. */
+const ADVISORY_NAMESPACE = 0x61697370; // "aisp"
+
+/** A 32-bit FNV-1a hash as a signed int4, for advisory-lock keys. */
+function fnv1a32(text: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(text, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash | 0;
+}
+
 @Injectable()
 export class UnitOfWork {
   readonly dialect: SqlDialect;
@@ -30,6 +43,16 @@ export class UnitOfWork {
   read<T>(work: (db: EntityManager) => Promise<T>): Promise<T> {
     const run = () => work(this.dataSource.manager);
     return this.sqliteLock ? this.sqliteLock.run(run) : run();
+  }
+
+  /**
+   * Serialises transactions that share `key` until the end of `tx` (check-then-insert rules such as
+   * AUTO_REPLY_LIMIT). PostgreSQL: a transaction-scoped advisory lock. SQLite: transactions are
+   * already one at a time.
+   */
+  async lockFor(tx: EntityManager, key: string): Promise<void> {
+    if (this.dialect !== 'postgres') return;
+    await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [ADVISORY_NAMESPACE, fnv1a32(key)]);
   }
 
   /** Runs `work` in the given transaction, or in a new one. */

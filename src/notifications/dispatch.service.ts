@@ -4,6 +4,7 @@ import type { EntityManager } from 'typeorm';
 import { addressKey } from '../common/email-address.js';
 import { ownMessageId } from '../common/message-id.js';
 import { AppConfig } from '../config/app-config.js';
+import { UnitOfWork } from '../database/unit-of-work.js';
 import { DeliveryStatus, type Message, MessageChannel, MessageDirection, MessageKind } from '../tickets/entities/message.entity.js';
 import { TicketEventType } from '../tickets/entities/ticket-event.entity.js';
 import type { Ticket } from '../tickets/entities/ticket.entity.js';
@@ -40,6 +41,7 @@ export interface DispatchPlan {
 export class DispatchService {
   constructor(
     private readonly config: AppConfig,
+    private readonly uow: UnitOfWork,
     private readonly tickets: TicketsRepository,
     private readonly messages: MessagesRepository,
     private readonly escalations: Escalations,
@@ -56,6 +58,9 @@ export class DispatchService {
       case Decision.NeedMoreInfo: {
         const recipient = replyTo?.replyTo ?? replyTo?.fromAddress ?? ticket.customerEmail;
         const { autoReplyLimit, autoReplyWindowMs } = this.config.processing;
+        // Count and insert under one lock per address: replies to the same address decided at the
+        // same moment (several tickets, several processes) must not all pass the count.
+        await this.uow.lockFor(tx, `auto-reply:${addressKey(recipient)}`);
         const sent = await this.messages.countAutomaticEmailsSince(addressKey(recipient), new Date(now.getTime() - autoReplyWindowMs), tx);
         if (sent >= autoReplyLimit) {
           return escalation(
@@ -80,6 +85,8 @@ export class DispatchService {
       await this.escalations.notifyOperators(tx, ticket, plan.statusReason ?? 'escalated', now);
       return;
     }
+    const ownId = ownMessageId(randomUUID(), this.config.mail.fromDomain);
+    const parentId = replyTo ? (replyTo.rfcMessageId ?? replyTo.messageId) : null;
     const reply = await this.messages.insert(
       tx,
       {
@@ -87,9 +94,11 @@ export class DispatchService {
         direction: MessageDirection.Outbound,
         channel: MessageChannel.Email,
         kind: plan.email.kind,
-        messageId: ownMessageId(randomUUID(), this.config.mail.fromDomain),
-        inReplyTo: replyTo?.messageId ?? null,
-        references: replyReferences(replyTo?.references ?? [], replyTo?.messageId ?? null),
+        messageId: ownId,
+        rfcMessageId: ownId,
+        // The customer's ids exactly as they wrote them: some clients thread case-sensitively.
+        inReplyTo: parentId,
+        references: replyReferences(replyTo?.references ?? [], parentId),
         fromAddress: this.config.mail.fromAddress,
         fromName: this.config.mail.fromName ?? null,
         to: [plan.email.recipient],

@@ -1,8 +1,9 @@
 import type { SendMailOptions } from 'nodemailer';
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { bracketMessageId } from '../common/message-id.js';
 import type { OutgoingEmail } from './email-sender.js';
 
-/** nodemailer options for an OutgoingEmail: the SMTP and file senders build byte-identical messages. */
+/** nodemailer options for an OutgoingEmail. */
 export function toMailOptions(email: OutgoingEmail): SendMailOptions {
   return {
     messageId: bracketMessageId(email.messageId),
@@ -18,4 +19,9 @@ export function toMailOptions(email: OutgoingEmail): SendMailOptions {
     disableFileAccess: true,
     disableUrlAccess: true,
   };
+}
+
+/** The whole RFC 822 message: the SMTP and file senders send exactly these bytes. */
+export function composeMessage(email: OutgoingEmail): Promise<Buffer> {
+  return new MailComposer(toMailOptions(email)).compile().build();
 }

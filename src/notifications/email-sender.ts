@@ -17,15 +17,27 @@ export interface EmailSendResult {
   response: string;
 }
 
-/** A failed send. Temporary failures (4xx, timeouts, connection errors) are retried; permanent ones (5xx) are not. */
+/**
+ * How a send failed:
+ * - `temporary`: not delivered, try again (4xx replies, connection errors before the message was sent);
+ * - `permanent`: not delivered and never will be (5xx replies);
+ * - `uncertain`: the whole message went out but no answer came back (the connection dropped or timed
+ *   out waiting for the server's 250): it may have been delivered, so it must not be sent again.
+ */
+export type EmailFailureKind = 'temporary' | 'permanent' | 'uncertain';
+
 export class EmailDeliveryError extends Error {
   constructor(
     message: string,
-    readonly permanent: boolean,
+    readonly kind: EmailFailureKind,
     readonly responseCode?: number,
   ) {
     super(message);
     this.name = 'EmailDeliveryError';
+  }
+
+  get permanent(): boolean {
+    return this.kind !== 'temporary';
   }
 }
 

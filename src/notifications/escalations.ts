@@ -54,6 +54,7 @@ export class Escalations {
         channel: MessageChannel.Telegram,
         kind: MessageKind.Escalation,
         messageId: null,
+        rfcMessageId: null,
         inReplyTo: null,
         references: [],
         fromAddress: null,

@@ -1,9 +1,8 @@
 import { access, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
-import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { MailConfig } from '../config/app-config.js';
-import { toMailOptions } from './email-composition.js';
+import { composeMessage } from './email-composition.js';
 import { type EmailSendResult, EmailSender, type OutgoingEmail } from './email-sender.js';
 
 /**
@@ -22,7 +21,7 @@ export class FileEmailSender extends EmailSender {
   }
 
   async send(email: OutgoingEmail): Promise<EmailSendResult> {
-    const message = await new MailComposer(toMailOptions(email)).compile().build();
+    const message = await composeMessage(email);
     await mkdir(this.dir, { recursive: true });
     const path = this.pathFor(email.messageId);
     const temporary = `${path}.${process.pid}.tmp`;

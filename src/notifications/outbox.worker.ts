@@ -9,6 +9,7 @@ import {
 import { Semaphore } from '../common/async-lock.js';
 import { backoffDelay } from '../common/backoff.js';
 import { AppConfig } from '../config/app-config.js';
+import type { EntityManager } from 'typeorm';
 import { UnitOfWork } from '../database/unit-of-work.js';
 import { DeliveryStatus, type Message, MessageChannel } from '../tickets/entities/message.entity.js';
 import { TicketEventType } from '../tickets/entities/ticket-event.entity.js';
@@ -156,7 +157,7 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
         },
       });
     } catch (error) {
-      outcome = error instanceof EmailDeliveryError ? error : new EmailDeliveryError(String(error), false);
+      outcome = error instanceof EmailDeliveryError ? error : new EmailDeliveryError(String(error), 'temporary');
     }
     await this.settle(message, token, outcome instanceof EmailDeliveryError ? outcome : null, outcome instanceof EmailDeliveryError ? undefined : outcome.response);
   }
@@ -188,6 +189,15 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
         this.logger.log({ msg: `${channel} delivered`, ticketId: message.ticketId, messageId: message.id, attempt: message.attempts });
         return;
       }
+      if (failure instanceof EmailDeliveryError && failure.kind === 'uncertain') {
+        // The message went out whole and the answer was lost: it may have been delivered. Never twice.
+        const reason = `the connection failed after the whole reply was sent, so it may or may not have reached the customer (${failure.message}); check before answering again`;
+        if (!(await this.messages.finishAttempt(tx, message.id, token, { deliveryStatus: DeliveryStatus.Uncertain, lastError: reason }, now))) return;
+        await this.tickets.addEvent(tx, message.ticketId, TicketEventType.DeliveryUncertain, `E-mail delivery uncertain: ${reason}`, { messageId: message.id, attempt: message.attempts }, now);
+        this.logger.warn({ msg: 'e-mail delivery uncertain; not retried, ticket escalated', ticketId: message.ticketId, messageId: message.id, error: failure.message });
+        await this.escalateTicket(tx, message.ticketId, `reply delivery uncertain: ${reason}`, now);
+        return;
+      }
       const exhausted = message.attempts >= this.config.mail.maxAttempts;
       if (!failure.permanent && !exhausted) {
         const requested = failure instanceof ChatDeliveryError ? failure.retryAfterMs : undefined;
@@ -203,10 +213,18 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
       await this.tickets.addEvent(tx, message.ticketId, TicketEventType.DeliveryFailed, `${capitalize(channel)} could not be delivered: ${why}`, { messageId: message.id, attempt: message.attempts }, now);
       this.logger.error({ msg: `${channel} could not be delivered`, ticketId: message.ticketId, messageId: message.id, error: why });
       if (message.channel === MessageChannel.Email) {
-        const ticket = await this.tickets.findById(message.ticketId, tx);
-        if (ticket) await this.escalations.escalate(tx, ticket, `the reply to the customer could not be delivered (${why})`, now);
+        await this.escalateTicket(tx, message.ticketId, `the reply to the customer could not be delivered (${why})`, now);
       }
     });
+  }
+
+  /** A reply that did not (or may not have) reach the customer: a human takes over, notified now. */
+  private async escalateTicket(tx: EntityManager, ticketId: string, reason: string, now: Date): Promise<void> {
+    const ticket = await this.tickets.findById(ticketId, tx);
+    if (!ticket) return;
+    await this.escalations.escalate(tx, ticket, reason, now);
+    // The operators' notice was just queued: one more pass sends it without waiting for the poll.
+    this.again = true;
   }
 
   /** Attempts whose process died mid-send (their lease lapsed while still `sending`). */
@@ -227,8 +245,7 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
             const reason = 'the process stopped while the reply was being sent, so it may or may not have reached the customer; check before answering again';
             if (!(await this.messages.reconcileAbandoned(tx, message, { deliveryStatus: DeliveryStatus.Uncertain, lastError: reason }, now))) return;
             await this.tickets.addEvent(tx, message.ticketId, TicketEventType.DeliveryUncertain, `E-mail delivery uncertain: ${reason}`, { messageId: message.id }, now);
-            const ticket = await this.tickets.findById(message.ticketId, tx);
-            if (ticket) await this.escalations.escalate(tx, ticket, `reply delivery uncertain: ${reason}`, now);
+            await this.escalateTicket(tx, message.ticketId, `reply delivery uncertain: ${reason}`, now);
             this.logger.warn({ msg: 'e-mail delivery uncertain after a restart; ticket escalated', ticketId: message.ticketId, messageId: message.id });
           }
         });

@@ -20,17 +20,20 @@ export function replySubject(subject: string, ticketNumber: number): string {
 
 /**
  * References for a reply (RFC 5322 §3.6.4): the parent's References followed by the parent's
- * Message-ID. When long, the first id (the thread root) and the latest ones are kept.
+ * Message-ID. When too long, the thread's first id and the parent are always kept (clients thread on
+ * them), then as many of the latest ids between them as fit, in order.
  */
 export function replyReferences(parentReferences: readonly string[], parentMessageId: string | null): string[] {
   const ids = [...new Set([...parentReferences, ...(parentMessageId ? [parentMessageId] : [])])];
   const length = (list: string[]) => list.reduce((sum, id) => sum + id.length + 3, 0);
-  if (length(ids) <= MAX_REFERENCES_LENGTH) return ids;
-  const [root, ...rest] = ids;
-  const kept: string[] = [];
-  for (let i = rest.length - 1; i >= 0; i--) {
-    if (length([root, rest[i], ...kept]) > MAX_REFERENCES_LENGTH) break;
-    kept.unshift(rest[i]);
+  if (length(ids) <= MAX_REFERENCES_LENGTH || ids.length === 0) return ids;
+  const parent = ids[ids.length - 1];
+  // The root and the parent stay even when long: they are what clients thread on.
+  const root = ids.length > 1 ? ids[0] : null;
+  const middle: string[] = [];
+  for (let i = ids.length - 2; i > (root ? 0 : -1); i--) {
+    if (length([...(root ? [root] : []), ids[i], ...middle, parent]) > MAX_REFERENCES_LENGTH) break;
+    middle.unshift(ids[i]);
   }
-  return [root, ...kept];
+  return [...(root ? [root] : []), ...middle, parent];
 }

@@ -130,12 +130,12 @@ export class MessagesRepository {
     });
   }
 
-  /** The earliest time a pending outbound message becomes due, for the worker's timer. */
+  /** The earliest time a pending outbound message becomes due (a new one is due at once), for the worker's timer. */
   nextOutboundDueAt(): Promise<Date | null> {
     return this.uow.read(async (db) => {
       const row = await db
         .createQueryBuilder(Message, 'm')
-        .select('MIN(m.next_attempt_at)', 'due')
+        .select('MIN(COALESCE(m.next_attempt_at, m.created_at))', 'due')
         .where('m.direction = :outbound', { outbound: MessageDirection.Outbound })
         .andWhere('m.delivery_status = :pending', { pending: DeliveryStatus.Pending })
         .getRawOne<{ due: string | Date | null }>();

@@ -109,6 +109,7 @@ export class EmailIngestionService {
         channel: MessageChannel.Email,
         kind: MessageKind.Customer,
         messageId: email.messageId,
+        rfcMessageId: email.rfcMessageId,
         inReplyTo: email.inReplyTo,
         references: email.references,
         fromAddress: email.from.address,

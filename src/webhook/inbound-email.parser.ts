@@ -1,7 +1,7 @@
 import { type AddressObject, type ParsedMail, simpleParser } from 'mailparser';
 import { type EmailAddress, formatEmailAddress, parseEmailAddress } from '../common/email-address.js';
 import { AppError, type FieldError } from '../common/errors.js';
-import { deterministicMessageId, normalizeMessageId, parseMessageIdList } from '../common/message-id.js';
+import { cleanMessageId, deterministicMessageId, normalizeMessageId, parseMessageIdList } from '../common/message-id.js';
 import type { AttachmentMeta } from '../tickets/entities/message.entity.js';
 import type { InboundEmailDto } from './dto/inbound-email.dto.js';
 import type { InboundEmail } from './inbound-email.js';
@@ -20,7 +20,7 @@ export function inboundEmailFromJson(dto: InboundEmailDto, now: Date): InboundEm
     text: dto.text ?? null,
     html: dto.html ?? null,
     rawMessageId: dto.messageId ?? headers['message-id'] ?? null,
-    inReplyTo: normalizeMessageId(dto.inReplyTo ?? headers['in-reply-to']),
+    inReplyTo: cleanMessageId(dto.inReplyTo ?? headers['in-reply-to']),
     references: parseMessageIdList(dto.references ?? headers['references']),
     headers,
     date,
@@ -41,7 +41,8 @@ export async function inboundEmailFromMime(raw: Buffer, now: Date): Promise<Inbo
   if (raw.length === 0) throw AppError.field('body', 'is empty; send the whole RFC 822 message');
   let parsed: ParsedMail;
   try {
-    parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true, keepCidLinks: true });
+    // skipHtmlToText: an HTML-only message has no text part; we reduce HTML ourselves, as for JSON.
+    parsed = await simpleParser(raw, { skipHtmlToText: true, skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true, keepCidLinks: true });
   } catch (error) {
     throw AppError.field('body', `is not a readable RFC 822 message (${error instanceof Error ? error.message : 'parse error'})`);
   }
@@ -63,7 +64,7 @@ export async function inboundEmailFromMime(raw: Buffer, now: Date): Promise<Inbo
     text,
     html,
     rawMessageId: parsed.messageId ?? null,
-    inReplyTo: normalizeMessageId(parsed.inReplyTo),
+    inReplyTo: cleanMessageId(parsed.inReplyTo),
     references: parseMessageIdList(parsed.references ?? null),
     headers,
     date: headers['date'] ?? null,
@@ -74,21 +75,35 @@ export async function inboundEmailFromMime(raw: Buffer, now: Date): Promise<Inbo
   });
 }
 
-interface Draft extends Omit<InboundEmail, 'messageId' | 'messageIdGenerated'> {
+interface Draft extends Omit<InboundEmail, 'messageId' | 'rfcMessageId' | 'messageIdGenerated'> {
   rawMessageId: string | null;
   date: string | null;
 }
 
+/** Stored names are limited (varchar 255): longer display names are cut, not refused. */
+const MAX_NAME_LENGTH = 255;
+
 function finish(draft: Draft): InboundEmail {
-  const { rawMessageId, date, ...email } = draft;
-  const messageId = normalizeMessageId(rawMessageId);
-  return {
-    ...email,
-    messageId:
-      messageId ??
-      deterministicMessageId({ from: email.from.address, subject: email.subject, date, body: email.text ?? email.html ?? '' }),
-    messageIdGenerated: messageId === null,
-  };
+  const { rawMessageId, date, ...raw } = draft;
+  const email = withoutNul(raw);
+  email.from = { ...email.from, name: email.from.name?.slice(0, MAX_NAME_LENGTH) };
+  if (email.replyTo) email.replyTo = { ...email.replyTo, name: email.replyTo.name?.slice(0, MAX_NAME_LENGTH) };
+  const written = cleanMessageId(rawMessageId);
+  const messageId =
+    normalizeMessageId(written) ??
+    deterministicMessageId({ from: email.from.address, subject: email.subject, date, body: email.text ?? email.html ?? '' });
+  return { ...email, messageId, rfcMessageId: written ?? messageId, messageIdGenerated: written === null };
+}
+
+/**
+ * NUL characters removed from every string: PostgreSQL text cannot hold them, and no e-mail means
+ * them. Done once here, so SQLite and PostgreSQL store the same thing.
+ */
+function withoutNul<T>(value: T): T {
+  if (typeof value === 'string') return value.replace(/\u0000/g, '') as T;
+  if (Array.isArray(value)) return value.map((item: unknown) => withoutNul(item)) as T;
+  if (value instanceof Date || value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [withoutNul(key), withoutNul(item)])) as T;
 }
 
 function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {

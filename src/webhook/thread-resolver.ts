@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { addressKey } from '../common/email-address.js';
+import { normalizeMessageId } from '../common/message-id.js';
 import type { Ticket } from '../tickets/entities/ticket.entity.js';
 import { MessagesRepository } from '../tickets/messages.repository.js';
 import { TicketsRepository } from '../tickets/tickets.repository.js';
@@ -22,7 +23,7 @@ export class ThreadResolver {
 
   async findThread(email: InboundEmail, tx: EntityManager): Promise<Ticket | null> {
     // The direct parent first, then the rest of the chain, nearest first.
-    const ids = [...new Set([email.inReplyTo, ...[...email.references].reverse()].filter((id): id is string => !!id))];
+    const ids = [...new Set([email.inReplyTo, ...[...email.references].reverse()].map(normalizeMessageId).filter((id): id is string => !!id))];
     const ticketId = await this.messages.findTicketIdByMessageIds(ids, tx);
     if (ticketId) {
       const ticket = await this.tickets.findById(ticketId, tx);

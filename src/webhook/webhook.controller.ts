@@ -104,9 +104,7 @@ export class WebhookController {
       return inboundEmailFromMime(request.body, now);
     }
     if (request.is(['application/json', 'application/*+json']) && request.body !== undefined) {
-      const dto = await validateDto(InboundEmailDto, request.body);
-      const crossField = dto.crossFieldErrors();
-      if (crossField.length) throw AppError.validation(crossField);
+      const dto = await validateDto(InboundEmailDto, request.body, (email) => email.crossFieldErrors());
       return inboundEmailFromJson(dto, now);
     }
     throw new AppError(

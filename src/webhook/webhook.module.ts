@@ -15,7 +15,8 @@ import { WebhookController } from './webhook.controller.js';
     ThrottlerModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
-        throttlers: [{ name: 'webhook', ttl: config.webhook.rateWindowMs, limit: Math.max(1, config.webhook.rateLimit) }],
+        // The default name keeps the standard header names (Retry-After, X-RateLimit-Limit).
+        throttlers: [{ name: 'default', ttl: config.webhook.rateWindowMs, limit: Math.max(1, config.webhook.rateLimit) }],
         skipIf: () => config.webhook.rateLimit === 0,
       }),
     }),

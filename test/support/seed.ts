@@ -42,6 +42,7 @@ export async function seedTicket(app: INestApplicationContext, seed: SeedTicket)
         channel: MessageChannel.Email,
         kind: MessageKind.Customer,
         messageId: `${ticket.id}@seed.example`,
+        rfcMessageId: `${ticket.id}@seed.example`,
         inReplyTo: null,
         references: [],
         fromAddress: seed.customerEmail,

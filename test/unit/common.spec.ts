@@ -3,6 +3,7 @@ import { backoffDelay, parseRetryAfter } from '../../src/common/backoff.js';
 import { constantTimeEqual } from '../../src/common/constant-time.js';
 import { formatEmailAddress, parseEmailAddress } from '../../src/common/email-address.js';
 import {
+  cleanMessageId,
   deterministicMessageId,
   isOwnMessageId,
   normalizeMessageId,
@@ -22,11 +23,16 @@ describe('Message-IDs', () => {
     expect(normalizeMessageId(input)).toBe(expected);
   });
 
-  it('reads References in order without repeats', () => {
-    expect(parseMessageIdList('<a@X.ru> <b@y.ru>\r\n <a@x.ru>')).toEqual(['a@x.ru', 'b@y.ru']);
+  it('reads References as written, in order, without repeats', () => {
+    expect(parseMessageIdList('<a@X.ru> <b@y.ru>\r\n <a@x.ru>')).toEqual(['a@X.ru', 'b@y.ru']);
     expect(parseMessageIdList(['<a@x>', '<c@z>'])).toEqual(['a@x', 'c@z']);
     expect(parseMessageIdList('a@x, c@z')).toEqual(['a@x', 'c@z']);
     expect(parseMessageIdList(undefined)).toEqual([]);
+  });
+
+  it('keeps the written form apart from the comparable one', () => {
+    expect(cleanMessageId(' <AM0PR07MB1234@AM0PR07MB4321.eurprd07.prod.outlook.com> ')).toBe('AM0PR07MB1234@AM0PR07MB4321.eurprd07.prod.outlook.com');
+    expect(normalizeMessageId('<AM0PR07MB1234@AM0PR07MB4321.eurprd07.prod.outlook.com>')).toBe('AM0PR07MB1234@am0pr07mb4321.eurprd07.prod.outlook.com');
   });
 
   it('derives the same id from the same e-mail and a different one from another', () => {

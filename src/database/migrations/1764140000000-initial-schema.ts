@@ -76,6 +76,7 @@ export class InitialSchema1764140000000 implements MigrationInterface {
         "channel" varchar(16) NOT NULL,
         "kind" varchar(16) NOT NULL,
         "message_id" varchar(998),
+        "rfc_message_id" varchar(998),
         "in_reply_to" varchar(998),
         "references" text NOT NULL,
         "from_address" varchar(320),

@@ -62,9 +62,15 @@ export class Message {
   @Column({ name: 'message_id', type: 'varchar', length: 998, nullable: true })
   messageId: string | null;
 
+  /** The Message-ID as written (case kept), repeated verbatim in a reply's In-Reply-To/References. */
+  @Column({ name: 'rfc_message_id', type: 'varchar', length: 998, nullable: true })
+  rfcMessageId: string | null;
+
+  /** As written, no angle brackets. */
   @Column({ name: 'in_reply_to', type: 'varchar', length: 998, nullable: true })
   inReplyTo: string | null;
 
+  /** As written, no angle brackets, oldest first. */
   @Column({ type: 'simple-json' })
   references: string[];
 

@@ -161,6 +161,8 @@ export class InboundEmailDto {
 
   /** Rules across fields, which decorators cannot express. */
   crossFieldErrors(): FieldError[] {
+    // A text or html of the wrong type already has its own error.
+    if ((this.text !== undefined && typeof this.text !== 'string') || (this.html !== undefined && typeof this.html !== 'string')) return [];
     const hasText = typeof this.text === 'string' && this.text.trim() !== '';
     const hasHtml = typeof this.html === 'string' && this.html.trim() !== '';
     return hasText || hasHtml ? [] : [{ field: 'text', message: 'text or html is required (at least one with content)' }];

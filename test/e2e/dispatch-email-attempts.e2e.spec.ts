@@ -1,0 +1,75 @@
+import { createTestDatabase, type TestDatabase, testDatabases } from '../support/databases.js';
+import { eventsOf, outboundEmails, outboundNotices, uniqueAddress } from '../support/dispatch-helpers.js';
+import { customerEmail, outboxSettled, postEmail, waitForTicket } from '../support/http.js';
+import { DroppingSmtpServer } from '../support/dispatch-smtp-dropper.js';
+import { decisionReply, type Stack, startStack } from '../support/stack.js';
+
+/**
+ * Retries that must stop: a temporary refusal that never ends (the outbox gives up after
+ * OUTBOX_MAX_ATTEMPTS and hands the ticket over), and a failure after the message was transmitted,
+ * where a retry would mean a second copy.
+ */
+describe.each(testDatabases())('dispatch by e-mail with OUTBOX_MAX_ATTEMPTS=2 on %s', (kind) => {
+  let database: TestDatabase;
+  let stack: Stack;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    stack = await startStack({ database, gigachat: { scope: 'GIGACHAT_API_B2B' }, env: { OUTBOX_MAX_ATTEMPTS: '2' } });
+  });
+
+  afterAll(async () => {
+    await stack.close();
+    await database.drop();
+  });
+
+  it('temporary failures until the attempts run out: failed, escalated, never sent', async () => {
+    stack.gigachat!.script(decisionReply({ decision: 'full_answer' }));
+    stack.smtp!.failNext(10, 451, '4.3.0 Mail server temporarily rejected message');
+    const accepted = await postEmail(stack.t, customerEmail({ from: uniqueAddress() })).expect(202);
+    const ticket = await waitForTicket(stack.t, accepted.body.ticketId, (t) => outboxSettled(t) && outboundNotices(t).length === 1);
+
+    const [outbound] = outboundEmails(ticket);
+    expect(outbound).toMatchObject({ deliveryStatus: 'failed', attempts: 2 });
+    expect(outbound!.lastError).toMatch(/gave up after 2 attempts/);
+    expect(outbound!.lastError).toMatch(/451/);
+    expect(ticket.status).toBe('escalated');
+    expect(ticket.statusReason).toMatch(/could not be delivered/);
+    expect(eventsOf(ticket, 'delivery.retry')).toHaveLength(1);
+    expect(eventsOf(ticket, 'delivery.failed')).toHaveLength(1);
+    expect(stack.smtp!.attempts).toBe(2);
+    expect(stack.smtp!.mails).toHaveLength(0);
+    expect(stack.telegram!.messages).toHaveLength(1);
+  });
+});
+
+describe.each(testDatabases())('an SMTP connection lost after the message was transmitted, on %s', (kind) => {
+  let database: TestDatabase;
+  let dropper: DroppingSmtpServer;
+  let stack: Stack;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    dropper = await DroppingSmtpServer.start(1);
+    stack = await startStack({ database, gigachat: { scope: 'GIGACHAT_API_B2B' }, env: { SMTP_URL: dropper.url } });
+  });
+
+  afterAll(async () => {
+    await stack.close();
+    await dropper.close();
+    await database.drop();
+  });
+
+  it('the reply is not transmitted a second time: whether it arrived is unknown, so a human checks', async () => {
+    stack.gigachat!.script(decisionReply({ decision: 'full_answer' }));
+    const accepted = await postEmail(stack.t, customerEmail({ from: uniqueAddress() })).expect(202);
+    const ticket = await waitForTicket(stack.t, accepted.body.ticketId, (t) => outboxSettled(t) && (t.status !== 'escalated' || outboundNotices(t).length > 0));
+
+    const [outbound] = outboundEmails(ticket);
+    // The server has the whole message; sending it again would give the customer two copies.
+    expect(dropper.transmitted).toHaveLength(1);
+    expect(dropper.transmitted[0]).toContain(`Message-ID: <${outbound!.messageId}>`);
+    expect(outbound!.deliveryStatus).not.toBe('sent');
+    expect(ticket.status).toBe('escalated');
+  });
+});

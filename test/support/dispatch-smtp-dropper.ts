@@ -1,0 +1,84 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A minimal SMTP server on 127.0.0.1 that takes the whole message (DATA up to the final ".") and
+ * then, for the first `dropAfterData` transactions, closes the connection instead of answering 250:
+ * the message was transmitted, but the client cannot know whether it was taken. Real servers and
+ * networks do this (a relay restarting, a NAT timeout) and a retry then delivers the mail twice.
+ * Later transactions are answered 250. Every transmitted message is recorded.
+ */
+export class DroppingSmtpServer {
+  /** Raw messages whose DATA was fully transmitted, answered or not. */
+  readonly transmitted: string[] = [];
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+    private dropAfterData: number,
+  ) {}
+
+  static async start(dropAfterData: number): Promise<DroppingSmtpServer> {
+    const holder: { peer?: DroppingSmtpServer } = {};
+    const server = createServer((socket) => holder.peer!.serve(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    holder.peer = new DroppingSmtpServer(server, `smtp://127.0.0.1:${port}`, dropAfterData);
+    return holder.peer;
+  }
+
+  close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private serve(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let buffer = '';
+    let inData = false;
+    const reply = (line: string) => socket.write(`${line}\r\n`);
+    reply('220 dropper ESMTP');
+    socket.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      for (;;) {
+        if (inData) {
+          const end = buffer.indexOf('\r\n.\r\n');
+          if (end < 0) return;
+          this.transmitted.push(buffer.slice(0, end + 2).replace(/\r\n\.\./g, '\r\n.'));
+          buffer = buffer.slice(end + 5);
+          inData = false;
+          if (this.dropAfterData > 0) {
+            this.dropAfterData--;
+            socket.destroy();
+            return;
+          }
+          reply('250 2.0.0 Ok: queued');
+          continue;
+        }
+        const eol = buffer.indexOf('\r\n');
+        if (eol < 0) return;
+        const line = buffer.slice(0, eol);
+        buffer = buffer.slice(eol + 2);
+        const verb = line.slice(0, 4).toUpperCase();
+        if (verb === 'EHLO') {
+          reply('250-dropper');
+          reply('250 8BITMIME');
+        } else if (verb === 'HELO' || verb === 'MAIL' || verb === 'RCPT' || verb === 'RSET' || verb === 'NOOP') {
+          reply('250 OK');
+        } else if (verb === 'DATA') {
+          inData = true;
+          reply('354 End data with <CR><LF>.<CR><LF>');
+        } else if (verb === 'QUIT') {
+          reply('221 Bye');
+          socket.end();
+          return;
+        } else {
+          reply('502 Command not implemented');
+        }
+      }
+    });
+  }
+}
