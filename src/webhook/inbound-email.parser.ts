@@ -100,7 +100,7 @@ function finish(draft: Draft): InboundEmail {
  * them. Done once here, so SQLite and PostgreSQL store the same thing.
  */
 function withoutNul<T>(value: T): T {
-  if (typeof value === 'string') return value.replace(/\u0000/g, '') as T;
+  if (typeof value === 'string') return value.replaceAll('\0', '') as T;
   if (Array.isArray(value)) return value.map((item: unknown) => withoutNul(item)) as T;
   if (value instanceof Date || value === null || typeof value !== 'object') return value;
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [withoutNul(key), withoutNul(item)])) as T;
