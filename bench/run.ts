@@ -20,6 +20,9 @@ import { generateKnowledgeBase } from './kb-generator.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'dist/src/main.js');
+/** The service runs exactly as `npm run start:prod` runs it, Node flags included. */
+const START_PROD: string = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts['start:prod'];
+const SERVICE_NODE_FLAGS = START_PROD.split(/\s+/).filter((part) => part.startsWith('--'));
 const BASELINE = join(ROOT, 'dist-bench/bench/baseline-app.js');
 const PROBE = join(ROOT, 'dist-bench/bench/retrieval-probe.js');
 const SAMPLE_KB = join(ROOT, 'knowledge-base');
@@ -64,13 +67,32 @@ interface Service {
   stop(): Promise<void>;
 }
 
-let nextPort = 18_500;
+/** A port nobody listens on right now. */
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+    server.on('error', reject);
+  });
+}
 
-async function startProcess(script: string, env: Record<string, string>, readyPath: string): Promise<Service> {
-  const port = nextPort++;
-  const child = spawn(process.execPath, [script], {
+/** Starts `script`; ready once `readyPath` answers (any status when `anyStatus`, else 200). */
+async function startProcess(script: string, env: Record<string, string>, readyPath: string, anyStatus = false): Promise<Service> {
+  const port = await freePort();
+  const profile = process.env.BENCH_PROFILE && script === MAIN ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const flags = script === MAIN ? SERVICE_NODE_FLAGS : [];
+  const child = spawn(process.execPath, [...flags, ...profile, script], {
     cwd: mkdtempSync(join(tmpdir(), 'ai-support-bench-')),
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), ...env },
+    // BENCH_PROFILE=<dir>: the service writes a V8 CPU profile there on exit (--cpu-prof).
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: String(port),
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -81,7 +103,7 @@ async function startProcess(script: string, env: Record<string, string>, readyPa
     if (child.exitCode !== null) throw new Error(`${script} exited: ${stderr}`);
     try {
       const res = await axios.get(`${url}${readyPath}`, { validateStatus: () => true, timeout: 1000 });
-      if (res.status < 500 && res.status !== 404) break;
+      if (anyStatus || res.status === 200) break;
     } catch {
       // not listening yet
     }
@@ -221,12 +243,23 @@ async function ticketTotal(url: string): Promise<number> {
   return res.data.total as number;
 }
 
+/** The ticket count once requests still in flight after the load generator stopped have landed. */
+async function settledTicketTotal(url: string): Promise<number> {
+  let previous = -1;
+  for (;;) {
+    const total = await ticketTotal(url);
+    if (total === previous) return total;
+    previous = total;
+    await sleep(300);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // benchmarks
 
 async function ingestion(databases: Array<{ name: string; url: string }>): Promise<void> {
   console.log(`\n# Ingestion: POST /api/webhook/email, ${CONNECTIONS} connections, ${INGEST_SECONDS} s, 2–5 KB Russian e-mails`);
-  const baselineApp = await startProcess(BASELINE, {}, '/api/webhook/email');
+  const baselineApp = await startProcess(BASELINE, {}, '/api/webhook/email', true);
   await load(baselineApp.url, 'warm-baseline', { duration: 3 });
   const baseline = await load(baselineApp.url, 'baseline', {});
   await baselineApp.stop();
@@ -235,9 +268,9 @@ async function ingestion(databases: Array<{ name: string; url: string }>): Promi
     const peers = await startPeers();
     const service = await startProcess(MAIN, serviceEnv(database.url, { ...peers.env, PROCESSING_CONCURRENCY: '10' }), '/health/ready');
     await load(service.url, `warm-${database.name}`, { duration: 3 });
-    const before = await ticketTotal(service.url);
+    const before = await settledTicketTotal(service.url);
     const project = await load(service.url, database.name, {});
-    const stored = (await ticketTotal(service.url)) - before;
+    const stored = (await settledTicketTotal(service.url)) - before;
     await service.stop();
     await peers.close();
 
@@ -246,15 +279,17 @@ async function ingestion(databases: Array<{ name: string; url: string }>): Promi
     record({ benchmark: label, metric: 'latency p50', project: project.p50, baseline: baseline.p50, unit: 'ms', ratio: baseline.p50 / Math.max(project.p50, 0.01), target: '—', met: null });
     record({ benchmark: label, metric: 'latency p99', project: project.p99, baseline: baseline.p99, unit: 'ms', ratio: baseline.p99 / Math.max(project.p99, 0.01), target: '< 150 ms', met: project.p99 < 150 });
     record({ benchmark: label, metric: 'errors', project: project.errors, baseline: baseline.errors, unit: '', ratio: null, target: '0', met: project.errors === 0 });
+    // The load generator stops at its deadline with up to one request per connection in flight:
+    // the service stores those too, so stored may exceed the 2xx it counted by at most that many.
     record({
       benchmark: label,
-      metric: 'tickets stored / 2xx answers',
+      metric: 'tickets stored vs 2xx answers',
       project: stored,
       baseline: project.ok,
       unit: '',
       ratio: stored / Math.max(project.ok, 1),
-      target: '= 1 (nothing lost)',
-      met: stored === project.ok,
+      target: `≥ 1 (nothing lost), ≤ +${CONNECTIONS} in flight`,
+      met: stored >= project.ok && stored <= project.ok + CONNECTIONS,
       note: 'background analysis ran during the load',
     });
   }
@@ -340,7 +375,7 @@ async function idleFootprint(): Promise<void> {
   console.log('\n# Idle footprint: the started service with the sample knowledge base');
   const dir = mkdtempSync(join(tmpdir(), 'ai-support-bench-db-'));
   const service = await startProcess(MAIN, serviceEnv(`sqlite:${join(dir, 'idle.sqlite')}`), '/health/ready');
-  const baselineApp = await startProcess(BASELINE, {}, '/api/webhook/email');
+  const baselineApp = await startProcess(BASELINE, {}, '/api/webhook/email', true);
   await sleep(2000);
   const project = rssMb(service.child.pid!);
   const baseline = rssMb(baselineApp.child.pid!);

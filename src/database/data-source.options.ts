@@ -39,6 +39,8 @@ export function buildDataSourceOptions(database: DatabaseConfig): DataSourceOpti
       prepareDatabase: (db: { pragma(source: string): unknown }) => {
         // WAL + NORMAL is durable across process crashes; only an OS crash can lose the last commits.
         db.pragma('synchronous = NORMAL');
+        // The WAL file is truncated back to this size after checkpoints (see SqliteCheckpointer).
+        db.pragma('journal_size_limit = 67108864');
       },
     };
   }

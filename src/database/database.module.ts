@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { buildDataSourceOptions } from './data-source.options.js';
 import { DatabaseMigrator } from './database-migrator.js';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { UnitOfWork } from './unit-of-work.js';
 
 @Global()
@@ -18,7 +19,7 @@ import { UnitOfWork } from './unit-of-work.js';
       }),
     }),
   ],
-  providers: [UnitOfWork, DatabaseMigrator],
+  providers: [UnitOfWork, DatabaseMigrator, SqliteCheckpointer],
   exports: [UnitOfWork, DatabaseMigrator],
 })
 export class DatabaseModule {}

@@ -31,28 +31,35 @@ export interface LoadedKnowledgeBase {
 /** Articles longer than this are split at their `##`/`###` headings. */
 export const SECTION_SPLIT_THRESHOLD = 1500;
 const MAX_FILE_BYTES = 1024 * 1024;
+const READ_BATCH = 64;
 
 /** Reads every `*.md` under `dir` (recursively). Bad files are skipped with a warning, never thrown. */
 export async function loadKnowledgeBase(dir: string): Promise<LoadedKnowledgeBase> {
   const warnings: string[] = [];
   const articles: KnowledgeArticle[] = [];
-  for (const path of await listMarkdownFiles(dir, warnings)) {
-    const id = relative(dir, path).split(sep).join('/').replace(/\.md$/i, '');
-    try {
-      const info = await stat(path);
-      if (info.size > MAX_FILE_BYTES) {
-        warnings.push(`${id}: skipped, larger than 1 MB`);
-        continue;
-      }
-      const article = parseArticle(id, await readFile(path, 'utf8'));
-      if ('problem' in article) warnings.push(`${id}: skipped, ${article.problem}`);
-      else articles.push(article);
-    } catch (error) {
-      warnings.push(`${id}: skipped, ${error instanceof Error ? error.message : String(error)}`);
+  const paths = await listMarkdownFiles(dir, warnings);
+  // Files are read a batch at a time: one by one is slow for thousands, all at once exhausts descriptors.
+  for (let start = 0; start < paths.length; start += READ_BATCH) {
+    const batch = await Promise.all(paths.slice(start, start + READ_BATCH).map((path) => readArticle(dir, path)));
+    for (const result of batch) {
+      if ('warning' in result) warnings.push(result.warning);
+      else articles.push(result);
     }
   }
   articles.sort((a, b) => a.id.localeCompare(b.id));
   return { articles, sections: articles.flatMap(splitIntoSections), warnings };
+}
+
+async function readArticle(dir: string, path: string): Promise<KnowledgeArticle | { warning: string }> {
+  const id = relative(dir, path).split(sep).join('/').replace(/\.md$/i, '');
+  try {
+    const info = await stat(path);
+    if (info.size > MAX_FILE_BYTES) return { warning: `${id}: skipped, larger than 1 MB` };
+    const article = parseArticle(id, await readFile(path, 'utf8'));
+    return 'problem' in article ? { warning: `${id}: skipped, ${article.problem}` } : article;
+  } catch (error) {
+    return { warning: `${id}: skipped, ${error instanceof Error ? error.message : String(error)}` };
+  }
 }
 
 async function listMarkdownFiles(dir: string, warnings: string[]): Promise<string[]> {

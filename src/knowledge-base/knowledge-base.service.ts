@@ -40,8 +40,16 @@ const SNIPPET_CHARS = 220;
 const ARTICLE_CONTENT_CHARS = 3000;
 const RELOAD_DEBOUNCE_MS = 300;
 
+/** What the index keeps of an article: the Markdown body lives on only in its sections' text. */
+interface IndexedArticle {
+  id: string;
+  title: string;
+  /** Its sections' positions in Snapshot.sections, in article order. */
+  sections: number[];
+}
+
 interface Snapshot {
-  articles: Map<string, KnowledgeArticle>;
+  articles: Map<string, IndexedArticle>;
   sections: KnowledgeSection[];
   index: Bm25Index;
   loadedAt: Date;
@@ -109,7 +117,7 @@ export class KnowledgeBaseService implements OnApplicationBootstrap, OnModuleDes
           })),
         );
         this.snapshot = {
-          articles: new Map(loaded.articles.map((article) => [article.id, article])),
+          articles: indexArticles(loaded.articles, loaded.sections),
           sections: loaded.sections,
           index,
           loadedAt: new Date(),
@@ -185,7 +193,7 @@ export class KnowledgeBaseService implements OnApplicationBootstrap, OnModuleDes
   private rank(snapshot: Snapshot, terms: ReadonlyMap<string, number>, limit: number) {
     if (terms.size === 0 || limit <= 0) return [];
     const hits = snapshot.index.search(terms, Math.max(limit * 4, 16));
-    const byArticle = new Map<string, { article: KnowledgeArticle; score: number; section: number; sections: number[] }>();
+    const byArticle = new Map<string, { article: IndexedArticle; score: number; section: number; sections: number[] }>();
     for (const hit of hits) {
       const section = snapshot.sections[hit.doc];
       const entry = byArticle.get(section.articleId);
@@ -220,11 +228,10 @@ export class KnowledgeBaseService implements OnApplicationBootstrap, OnModuleDes
   }
 }
 
-function contentFor(snapshot: Snapshot, article: KnowledgeArticle, sectionIds: number[]): string {
-  const sections = snapshot.sections.filter((s) => s.articleId === article.id);
+function contentFor(snapshot: Snapshot, article: IndexedArticle, sectionIds: number[]): string {
   let content: string;
-  if (sections.length <= 1) {
-    content = sections[0]?.text ?? '';
+  if (article.sections.length <= 1) {
+    content = snapshot.sections[article.sections[0]]?.text ?? '';
   } else {
     // A long article: its three best sections (sectionIds come best first), in the article's own order.
     const chosen = [...new Set(sectionIds)].slice(0, 3).sort((a, b) => a - b);
@@ -234,6 +241,12 @@ function contentFor(snapshot: Snapshot, article: KnowledgeArticle, sectionIds: n
       .join('\n\n');
   }
   return content.length > ARTICLE_CONTENT_CHARS ? `${content.slice(0, ARTICLE_CONTENT_CHARS).trimEnd()}…` : content;
+}
+
+function indexArticles(articles: KnowledgeArticle[], sections: KnowledgeSection[]): Map<string, IndexedArticle> {
+  const indexed = new Map<string, IndexedArticle>(articles.map((a) => [a.id, { id: a.id, title: a.title, sections: [] }]));
+  sections.forEach((section, position) => indexed.get(section.articleId)?.sections.push(position));
+  return indexed;
 }
 
 /** A passage around the first word that matched, cut at word boundaries. */

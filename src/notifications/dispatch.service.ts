@@ -118,9 +118,9 @@ export class DispatchService {
     }, now);
   }
 
-  /** Wakes the outbox after a commit, so queued messages leave now rather than at the next poll. */
-  deliverSoon(): void {
-    this.outbox.kick();
+  /** Wakes the outbox after a commit that queued something, so it leaves now rather than at the next poll. */
+  deliverSoon(plan: DispatchPlan): void {
+    if (plan.email || this.escalations.notifiesOperators) this.outbox.kick();
   }
 }
 

@@ -23,6 +23,11 @@ export class Escalations {
     private readonly chat: ChatSender,
   ) {}
 
+  /** False without Telegram settings: escalations are then recorded only, nothing is queued. */
+  get notifiesOperators(): boolean {
+    return this.chat.isConfigured;
+  }
+
   /** Queues the notice for a ticket that is (now) escalated. Runs inside the caller's transaction. */
   async notifyOperators(tx: EntityManager, ticket: Ticket, reason: string, now = new Date()): Promise<void> {
     if (!this.chat.isConfigured) {

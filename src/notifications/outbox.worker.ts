@@ -44,6 +44,7 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
   private dueTimer: NodeJS.Timeout | null = null;
   private draining: Promise<void> | null = null;
   private again = false;
+  private reconcileDue = false;
   private stopped = false;
 
   constructor(
@@ -60,8 +61,8 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   onApplicationBootstrap(): void {
-    this.kick();
-    this.pollTimer = setInterval(() => this.kick(), POLL_INTERVAL_MS);
+    this.poll();
+    this.pollTimer = setInterval(() => this.poll(), POLL_INTERVAL_MS);
     this.pollTimer.unref();
   }
 
@@ -78,12 +79,24 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
 
   /** Run the outbox now (coalesced: a run in progress takes one more pass). */
   kick(): void {
+    this.start(false);
+  }
+
+  /** The periodic run: also settles attempts abandoned by a dead process. */
+  private poll(): void {
+    this.reconcileDue = true;
+    this.start(true);
+  }
+
+  private start(reconcile: boolean): void {
     if (this.stopped) return;
     if (this.draining) {
       this.again = true;
       return;
     }
-    this.draining = this.drain().finally(() => {
+    const withReconcile = reconcile || this.reconcileDue;
+    this.reconcileDue = false;
+    this.draining = this.drain(withReconcile).finally(() => {
       this.draining = null;
       if (this.again && !this.stopped) {
         this.again = false;
@@ -97,17 +110,20 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
     while (this.draining) await this.draining;
   }
 
-  private async drain(): Promise<void> {
+  private async drain(reconcile: boolean): Promise<void> {
     try {
-      await this.reconcileAbandonedAttempts();
+      if (reconcile) await this.reconcileAbandonedAttempts();
+      let delivered = 0;
       for (;;) {
         if (this.stopped) return;
         const due = await this.messages.findDueOutbound(new Date(), BATCH);
         if (due.length === 0) break;
         await Promise.all(due.map((id) => this.sends.run(() => this.deliver(id))));
+        delivered += due.length;
         if (due.length < BATCH) break;
       }
-      await this.scheduleNextDue();
+      // Retries scheduled by this run may fall due before the next poll.
+      if (delivered > 0 || reconcile) await this.scheduleNextDue();
     } catch (error) {
       this.logger.error({ msg: 'outbox run failed; retrying at the next poll', err: String(error) });
     }

@@ -6,6 +6,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
+import type { Ticket } from '../tickets/entities/ticket.entity.js';
 import { TicketsRepository } from '../tickets/tickets.repository.js';
 import { type ProcessingResult, type TicketClaim, TicketProcessor, TicketQueue } from './ticket-queue.js';
 
@@ -101,7 +102,7 @@ export class InProcessTicketQueue extends TicketQueue implements OnApplicationBo
   private async run(ticketId: string): Promise<ProcessingResult> {
     const leaseMs = this.config.processing.leaseMs;
     const token = randomUUID();
-    let claimed: boolean;
+    let claimed: Ticket | null;
     try {
       const now = new Date();
       claimed = await this.tickets.claim(ticketId, token, new Date(now.getTime() + leaseMs), now);
@@ -125,7 +126,7 @@ export class InProcessTicketQueue extends TicketQueue implements OnApplicationBo
     }, Math.max(1000, Math.floor(leaseMs / 3)));
     heartbeat.unref();
     try {
-      return await this.processor.process(ticketId, claim satisfies TicketClaim);
+      return await this.processor.process(claimed, claim satisfies TicketClaim);
     } catch (error) {
       // The processor fails closed itself; reaching here means even that failed (database down).
       // The claim lapses and the ticket is taken again after the lease.

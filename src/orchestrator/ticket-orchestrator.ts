@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { InvalidAnalysisError } from '../ai/analysis/analysis-parser.js';
 import { GigaChatApiError, GigaChatAuthError, GigaChatError, GigaChatNetworkError } from '../ai/gigachat/gigachat.errors.js';
 import type { ConversationEntry } from '../ai/prompts/support-prompt.js';
@@ -12,7 +13,7 @@ import { TicketEventType } from '../tickets/entities/ticket-event.entity.js';
 import type { Ticket, TicketArticleRef } from '../tickets/entities/ticket.entity.js';
 import { MessagesRepository } from '../tickets/messages.repository.js';
 import { TicketStatus } from '../tickets/ticket-status.js';
-import { type TicketPatch, TicketsRepository } from '../tickets/tickets.repository.js';
+import { type PendingEvent, type TicketPatch, TicketsRepository } from '../tickets/tickets.repository.js';
 import { applyDecisionPolicy, escalateBecause, type PolicyOutcome } from './decision-policy.js';
 import { TicketOutcomes } from './ticket-outcomes.js';
 import { type ProcessingResult, type TicketClaim, TicketProcessor } from './ticket-queue.js';
@@ -52,11 +53,12 @@ export class TicketOrchestrator extends TicketProcessor {
     super();
   }
 
-  async process(ticketId: string, claim: TicketClaim): Promise<ProcessingResult> {
-    const ticket = await this.tickets.findById(ticketId);
-    if (!ticket || ticket.claimToken !== claim.token) return 'done';
+  async process(ticket: Ticket, claim: TicketClaim): Promise<ProcessingResult> {
     const revision = ticket.revision;
-    await this.tickets.addEvent(undefined, ticket.id, TicketEventType.StatusChanged, `${TicketStatus.Received} → ${TicketStatus.Processing}`, {
+    // Every step is an event, each with the time it happened, written in as few transactions as
+    // possible: the ones before the AI call while it runs, the rest with the decision.
+    const events = new EventBuffer();
+    events.add(TicketEventType.StatusChanged, `${TicketStatus.Received} → ${TicketStatus.Processing}`, {
       from: TicketStatus.Received,
       to: TicketStatus.Processing,
       attempt: ticket.processingAttempts,
@@ -64,24 +66,25 @@ export class TicketOrchestrator extends TicketProcessor {
     });
 
     let analysed: Analysed;
+    let messages: Message[] = [];
     try {
-      analysed = await this.analyse(ticket);
+      messages = await this.messages.conversationOf(ticket.id);
+      analysed = await this.analyse(ticket, messages, events);
     } catch (error) {
       // A bug or a database hiccup mid-analysis: still a decision, not a stuck ticket.
-      this.logger.error({ msg: 'analysis failed unexpectedly', ticketId, err: error instanceof Error ? error.stack : String(error) });
-      await this.tickets.addEvent(undefined, ticket.id, TicketEventType.Error, `Internal error during analysis: ${describe(error)}`);
+      this.logger.error({ msg: 'analysis failed unexpectedly', ticketId: ticket.id, err: error instanceof Error ? error.stack : String(error) });
+      events.add(TicketEventType.Error, `Internal error during analysis: ${describe(error)}`);
       analysed = { outcome: escalateBecause(`internal error during analysis (${describe(error)})`), patch: {} };
     }
     if (claim.lost) return 'done'; // another process took the ticket over; its result wins
-    return this.decide(ticket, claim, revision, analysed);
+    return this.decide(ticket, claim, revision, analysed, messages, events);
   }
 
-  private async analyse(ticket: Ticket): Promise<Analysed> {
-    const messages = await this.messages.ofTicket(ticket.id);
+  private async analyse(ticket: Ticket, messages: Message[], events: EventBuffer): Promise<Analysed> {
     const latest = latestCustomerMessage(messages);
     await this.knowledgeBase.whenLoaded();
     const articles = this.knowledgeBase.findForEmail(latest?.subject ?? ticket.subject, latest?.cleanText ?? latest?.text ?? '', ARTICLES_PER_PROMPT);
-    await this.tickets.addEvent(undefined, ticket.id, TicketEventType.KnowledgeBaseSearched, `${articles.length} article(s) found`, {
+    events.add(TicketEventType.KnowledgeBaseSearched, `${articles.length} article(s) found`, {
       articles: articles.map((a) => ({ id: a.id, score: a.score })),
     });
     const kbArticles = articles.map((a): TicketArticleRef => ({ id: a.id, title: a.title, score: a.score }));
@@ -91,10 +94,17 @@ export class TicketOrchestrator extends TicketProcessor {
     }
 
     const requestId = `${ticket.id}.${ticket.revision}.${ticket.processingAttempts}`;
-    await this.tickets.addEvent(undefined, ticket.id, TicketEventType.AiRequested, `Asked ${this.config.gigachat.model} for a decision`, {
+    events.add(TicketEventType.AiRequested, `Asked ${this.config.gigachat.model} for a decision`, {
       requestId,
       articles: articles.length,
       messages: messages.length,
+    });
+    // The steps so far are written while the AI call runs (not before it): the trail shows an
+    // attempt a crash interrupted, and the call does not wait for the database.
+    const steps = events.take();
+    const recorded = this.uow.transaction((tx) => this.tickets.addEvents(tx, ticket.id, steps)).catch((error: unknown) => {
+      events.restore(steps); // written with the decision instead
+      this.logger.warn({ msg: 'could not record analysis steps yet', ticketId: ticket.id, err: String(error) });
     });
     let result: TicketAnalysis;
     try {
@@ -103,9 +113,10 @@ export class TicketOrchestrator extends TicketProcessor {
         requestId,
       );
     } catch (error) {
+      await recorded;
       const reason = aiFailureReason(error);
       const completion = error instanceof InvalidAnalysisError ? error.completion : undefined;
-      await this.tickets.addEvent(undefined, ticket.id, TicketEventType.AiFailed, `AI call failed: ${reason}`, {
+      events.add(TicketEventType.AiFailed, `AI call failed: ${reason}`, {
         requestId,
         error: error instanceof Error ? error.name : 'Error',
         ...(completion ? { model: completion.model, usage: completion.usage, latencyMs: completion.latencyMs } : {}),
@@ -120,9 +131,10 @@ export class TicketOrchestrator extends TicketProcessor {
       };
     }
 
+    await recorded;
     const { analysis } = result;
     const used = new Set(analysis.usedArticleIds);
-    await this.tickets.addEvent(undefined, ticket.id, TicketEventType.AiCompleted, `AI decided ${analysis.decision}`, {
+    events.add(TicketEventType.AiCompleted, `AI decided ${analysis.decision}`, {
       requestId: result.requestId,
       model: result.model,
       decision: analysis.decision,
@@ -147,9 +159,18 @@ export class TicketOrchestrator extends TicketProcessor {
     };
   }
 
-  /** Records the decision and queues its message in one transaction, if the claim and revision still hold. */
-  private async decide(ticket: Ticket, claim: TicketClaim, revision: number, analysed: Analysed): Promise<ProcessingResult> {
-    const messages = await this.messages.ofTicket(ticket.id);
+  /**
+   * Records the decision, the steps that led to it and the message it sends, in one transaction,
+   * if the claim and the revision still hold (a newer customer message means the analysis is stale).
+   */
+  private async decide(
+    ticket: Ticket,
+    claim: TicketClaim,
+    revision: number,
+    analysed: Analysed,
+    messages: Message[],
+    events: EventBuffer,
+  ): Promise<ProcessingResult> {
     const replyTo = latestCustomerMessage(messages);
     const { outcome, patch } = analysed;
     const plan = await this.uow.transaction(async (tx) => {
@@ -163,21 +184,19 @@ export class TicketOrchestrator extends TicketProcessor {
         draftReply: outcome.draftReply,
       }, now);
       if (!completed) return null;
-      await this.tickets.addEvent(tx, ticket.id, TicketEventType.DecisionMade, describeDecision(outcome, plan.decision, plan.statusReason), {
+      events.add(TicketEventType.DecisionMade, describeDecision(outcome, plan.decision, plan.statusReason), {
         decision: plan.decision,
         aiDecision: outcome.decision,
         reason: plan.statusReason,
-      }, now);
-      await this.tickets.addEvent(tx, ticket.id, TicketEventType.StatusChanged, `${TicketStatus.Processing} → ${plan.status}`, {
-        from: TicketStatus.Processing,
-        to: plan.status,
-      }, now);
+      });
+      events.add(TicketEventType.StatusChanged, `${TicketStatus.Processing} → ${plan.status}`, { from: TicketStatus.Processing, to: plan.status });
+      await events.flush(tx, this.tickets, ticket.id);
       await this.dispatch.execute(tx, ticket, plan, outcome, replyTo, now);
       return plan;
     });
 
-    if (!plan) return this.handBack(ticket.id, claim, revision);
-    this.dispatch.deliverSoon();
+    if (!plan) return this.handBack(ticket.id, claim, revision, events);
+    this.dispatch.deliverSoon(plan);
     this.outcomes.notifyDecided(ticket.id);
     this.logger.log({ msg: 'ticket decided', ticketId: ticket.id, ticketNumber: ticket.number, decision: plan.decision, status: plan.status, reason: plan.statusReason ?? undefined });
     return 'done';
@@ -188,15 +207,41 @@ export class TicketOrchestrator extends TicketProcessor {
    * (the analysis is stale: hand the ticket back to redo it with the whole conversation), or the
    * claim was taken over after our lease lapsed (the other worker's result wins).
    */
-  private async handBack(ticketId: string, claim: TicketClaim, revision: number): Promise<ProcessingResult> {
+  private async handBack(ticketId: string, claim: TicketClaim, revision: number, events: EventBuffer): Promise<ProcessingResult> {
     const current = await this.tickets.findById(ticketId);
     if (!current || current.claimToken !== claim.token) return 'done';
-    await this.tickets.addEvent(undefined, ticketId, TicketEventType.AnalysisDiscarded, 'A new message arrived during the analysis; analysing again with the whole conversation', {
+    events.add(TicketEventType.AnalysisDiscarded, 'A new message arrived during the analysis; analysing again with the whole conversation', {
       analysedRevision: revision,
       currentRevision: current.revision,
     });
+    await this.uow.transaction((tx) => events.flush(tx, this.tickets, ticketId));
     const released = await this.tickets.releaseClaim(ticketId, claim.token);
     return released ? 'requeue' : 'done';
+  }
+}
+
+/** Steps of one processing run, written to the audit trail in as few transactions as possible. */
+class EventBuffer {
+  private pending: PendingEvent[] = [];
+
+  add(type: TicketEventType, message: string, data?: Record<string, unknown>): void {
+    this.pending.push({ type, message, data, at: new Date() });
+  }
+
+  /** The events so far, to be written elsewhere; the buffer keeps what comes after. */
+  take(): PendingEvent[] {
+    const taken = this.pending;
+    this.pending = [];
+    return taken;
+  }
+
+  /** Puts back events whose write failed, ahead of the newer ones. */
+  restore(events: PendingEvent[]): void {
+    this.pending = [...events, ...this.pending];
+  }
+
+  async flush(tx: EntityManager, tickets: TicketsRepository, ticketId: string): Promise<void> {
+    await tickets.addEvents(tx, ticketId, this.take());
   }
 }
 

@@ -1,3 +1,5 @@
+import type { Ticket } from '../tickets/entities/ticket.entity.js';
+
 /**
  * Where the webhook hands tickets for analysis. The ticket's status in the database is the durable
  * queue (`received`); an implementation only decides when and where a ticket gets processed.
@@ -19,5 +21,6 @@ export type ProcessingResult = 'done' | 'requeue';
 
 /** What the queue runs for each claimed ticket (the TicketOrchestrator). Fails closed; throws only when the database is gone. */
 export abstract class TicketProcessor {
-  abstract process(ticketId: string, claim: TicketClaim): Promise<ProcessingResult>;
+  /** `ticket` as read when it was claimed. */
+  abstract process(ticket: Ticket, claim: TicketClaim): Promise<ProcessingResult>;
 }

@@ -63,7 +63,7 @@ export class MessagesRepository {
       createdAt: now,
       updatedAt: now,
     };
-    await tx.insert(Message, message);
+    await this.uow.insertRows(tx, Message, [message]);
     return message;
   }
 
@@ -89,6 +89,38 @@ export class MessagesRepository {
   ofTicket(ticketId: string, tx?: EntityManager): Promise<Message[]> {
     return this.uow.readWithin(tx, (db) =>
       db.find(Message, { where: { ticketId }, order: { createdAt: 'ASC', id: 'ASC' } }),
+    );
+  }
+
+  /**
+   * What the orchestrator reads of a ticket's messages, oldest first: everything but the stored
+   * HTML, headers and attachments (the heavy columns it never uses).
+   */
+  conversationOf(ticketId: string, tx?: EntityManager): Promise<Message[]> {
+    return this.uow.readWithin(tx, (db) =>
+      db.find(Message, {
+        select: {
+          id: true,
+          ticketId: true,
+          direction: true,
+          channel: true,
+          kind: true,
+          messageId: true,
+          rfcMessageId: true,
+          references: true,
+          fromAddress: true,
+          fromName: true,
+          replyTo: true,
+          subject: true,
+          text: true,
+          cleanText: true,
+          receivedAt: true,
+          deliveryStatus: true,
+          createdAt: true,
+        },
+        where: { ticketId },
+        order: { createdAt: 'ASC', id: 'ASC' },
+      }),
     );
   }
 

@@ -32,29 +32,45 @@ export type TicketPatch = Partial<
 export class TicketsRepository {
   constructor(private readonly uow: UnitOfWork) {}
 
-  /** Inserts a ticket; the database assigns its number. */
+  /** Inserts a ticket; the database assigns its number (a sequence on PostgreSQL, a trigger on SQLite). */
   async insert(tx: EntityManager, data: NewTicket): Promise<Ticket> {
-    const id = randomUUID();
-    await tx
-      .createQueryBuilder()
-      .insert()
-      .into(Ticket)
-      .values({
-        id,
-        status: data.status,
-        statusReason: data.statusReason ?? null,
-        customerEmail: data.customerEmail,
-        customerName: data.customerName,
-        subject: data.subject,
-        searchText: searchTextOf(data.subject, data.customerEmail, data.customerName),
-        revision: 1,
-        processingAttempts: 0,
-        createdAt: data.now,
-        updatedAt: data.now,
-      })
-      .updateEntity(false)
-      .execute();
-    return tx.findOneByOrFail(Ticket, { id });
+    const ticket: Ticket = {
+      id: randomUUID(),
+      number: 0,
+      status: data.status,
+      decision: null,
+      statusReason: data.statusReason ?? null,
+      customerEmail: data.customerEmail,
+      customerName: data.customerName,
+      subject: data.subject,
+      issueSummary: null,
+      draftReply: null,
+      confidence: null,
+      language: null,
+      kbArticles: null,
+      aiModel: null,
+      aiPromptVersion: null,
+      aiPromptTokens: null,
+      aiCompletionTokens: null,
+      aiTotalTokens: null,
+      aiLatencyMs: null,
+      revision: 1,
+      claimToken: null,
+      leaseExpiresAt: null,
+      processingAttempts: 0,
+      searchText: searchTextOf(data.subject, data.customerEmail, data.customerName),
+      createdAt: data.now,
+      updatedAt: data.now,
+    };
+    if (this.uow.dialect === 'postgres') {
+      const [row] = await this.uow.insertRows(tx, Ticket, [ticket], 'number');
+      ticket.number = Number(row.number);
+    } else {
+      await this.uow.insertRows(tx, Ticket, [ticket]);
+      const [row] = (await tx.query('SELECT "number" FROM "tickets" WHERE "id" = ?', [ticket.id])) as Array<{ number: number }>;
+      ticket.number = Number(row.number);
+    }
+    return ticket;
   }
 
   findById(id: string, tx?: EntityManager): Promise<Ticket | null> {
@@ -100,9 +116,10 @@ export class TicketsRepository {
 
   /**
    * Takes a ticket for processing when it waits (`received`) or when the process that held it
-   * stopped renewing its lease. A conditional UPDATE: of two processes racing, one wins.
+   * stopped renewing its lease. A conditional UPDATE: of two processes racing, one wins and gets
+   * the ticket back; the other gets null.
    */
-  async claim(id: string, claimToken: string, leaseExpiresAt: Date, now: Date): Promise<boolean> {
+  async claim(id: string, claimToken: string, leaseExpiresAt: Date, now: Date): Promise<Ticket | null> {
     return this.uow.transaction(async (tx) => {
       const result = await tx
         .createQueryBuilder()
@@ -126,7 +143,7 @@ export class TicketsRepository {
           ),
         )
         .execute();
-      return result.affected === 1;
+      return result.affected === 1 ? tx.findOneBy(Ticket, { id }) : null;
     });
   }
 
@@ -217,15 +234,28 @@ export class TicketsRepository {
     data?: Record<string, unknown>,
     now = new Date(),
   ): Promise<void> {
-    // simple-json takes any serialisable object; TypeORM's partial-entity type cannot express that.
-    await this.uow.within(tx, (db) =>
-      db.insert(TicketEvent, { ticketId, type, message, data: (data ?? null) as never, createdAt: now }),
-    );
+    const event = { ticketId, type, message, data: data ?? null, createdAt: now } as TicketEvent;
+    await this.uow.within(tx, (db) => this.uow.insertRows(db, TicketEvent, [event]));
+  }
+
+  /** Several events in one statement (the orchestrator writes its steps together). */
+  async addEvents(tx: EntityManager, ticketId: string, events: readonly PendingEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const rows = events.map((e) => ({ ticketId, type: e.type, message: e.message, data: e.data ?? null, createdAt: e.at }) as TicketEvent);
+    await this.uow.insertRows(tx, TicketEvent, rows);
   }
 
   eventsOf(ticketId: string, tx?: EntityManager): Promise<TicketEvent[]> {
     return this.uow.readWithin(tx, (db) => db.find(TicketEvent, { where: { ticketId }, order: { id: 'ASC' } }));
   }
+}
+
+/** An event not written yet, with the time it happened. */
+export interface PendingEvent {
+  type: TicketEventType;
+  message: string;
+  data?: Record<string, unknown>;
+  at: Date;
 }
 
 export function searchTextOf(subject: string, email: string, name: string | null): string {

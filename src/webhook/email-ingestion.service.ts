@@ -1,5 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
+import type { EntityManager } from 'typeorm';
+import { GroupCommit } from '../database/group-commit.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
 import { TicketQueue } from '../orchestrator/ticket-queue.js';
 import { DeliveryStatus, MessageChannel, MessageDirection, MessageKind } from '../tickets/entities/message.entity.js';
@@ -32,15 +34,20 @@ export interface IngestionResult {
 @Injectable()
 export class EmailIngestionService {
   private readonly logger = new Logger(EmailIngestionService.name);
+  private readonly writes: GroupCommit<IngestionResult>;
 
   constructor(
     private readonly config: AppConfig,
-    private readonly uow: UnitOfWork,
+    uow: UnitOfWork,
     private readonly tickets: TicketsRepository,
     private readonly messages: MessagesRepository,
     private readonly threads: ThreadResolver,
     private readonly queue: TicketQueue,
-  ) {}
+  ) {
+    // A burst of mail (a newsletter reply storm) commits in a few transactions instead of one each.
+    // PostgreSQL keeps several running at once (its pool has 10 connections); SQLite has one writer.
+    this.writes = new GroupCommit(uow, { maxBatch: 64, concurrency: uow.dialect === 'postgres' ? 6 : 1 });
+  }
 
   async ingest(email: InboundEmail): Promise<IngestionResult> {
     const ignoredReason =
@@ -49,9 +56,9 @@ export class EmailIngestionService {
 
     let result: IngestionResult;
     try {
-      result = await this.uow.transaction((tx) => this.store(tx, email, cleanText, ignoredReason));
+      result = await this.writes.run((tx) => this.store(tx, email, cleanText, ignoredReason));
     } catch (error) {
-      // A concurrent delivery of the same e-mail won the unique index: this one is the duplicate.
+      // An earlier or concurrent delivery of the same e-mail holds the unique index: a duplicate.
       if (!isInboundMessageIdConflict(error)) throw error;
       const existing = await this.messages.findInboundByMessageId(email.messageId);
       if (!existing) throw error;
@@ -75,19 +82,9 @@ export class EmailIngestionService {
     return result;
   }
 
-  private async store(
-    tx: Parameters<Parameters<UnitOfWork['transaction']>[0]>[0],
-    email: InboundEmail,
-    cleanText: string,
-    ignoredReason: string | undefined,
-  ): Promise<IngestionResult> {
+  /** Stores one e-mail; a repeat fails on the unique Message-ID index (and rolls back whole). */
+  private async store(tx: EntityManager, email: InboundEmail, cleanText: string, ignoredReason: string | undefined): Promise<IngestionResult> {
     const now = new Date();
-    const existing = await this.messages.findInboundByMessageId(email.messageId, tx);
-    if (existing) {
-      const ticket = await this.tickets.findById(existing.ticketId, tx);
-      return { ticketId: existing.ticketId, ticketNumber: ticket?.number ?? 0, status: ticket?.status ?? TicketStatus.Received, duplicate: true, followUp: false };
-    }
-
     let ticket = await this.threads.findThread(email, tx);
     const followUp = ticket !== null;
     if (!ticket) {
@@ -120,7 +117,8 @@ export class EmailIngestionService {
         subject: email.subject,
         text: email.text,
         html: email.html,
-        cleanText,
+        // Stored only when it differs from the text (no quotes to strip is common): half the bytes.
+        cleanText: cleanText === email.text ? null : cleanText,
         headers: email.headers,
         attachments: email.attachments,
         receivedAt: email.receivedAt,

@@ -1,4 +1,4 @@
-import { type AddressObject, type ParsedMail, simpleParser } from 'mailparser';
+import type { AddressObject, ParsedMail } from 'mailparser';
 import { type EmailAddress, formatEmailAddress, parseEmailAddress } from '../common/email-address.js';
 import { AppError, type FieldError } from '../common/errors.js';
 import { cleanMessageId, deterministicMessageId, normalizeMessageId, parseMessageIdList } from '../common/message-id.js';
@@ -40,6 +40,8 @@ export function inboundEmailFromJson(dto: InboundEmailDto, now: Date): InboundEm
 export async function inboundEmailFromMime(raw: Buffer, now: Date): Promise<InboundEmail> {
   if (raw.length === 0) throw AppError.field('body', 'is empty; send the whole RFC 822 message');
   let parsed: ParsedMail;
+  // Loaded on first use: most providers post JSON, and the parser weighs ~6 MB of memory.
+  const { simpleParser } = await import('mailparser');
   try {
     // skipHtmlToText: an HTML-only message has no text part; we reduce HTML ourselves, as for JSON.
     parsed = await simpleParser(raw, { skipHtmlToText: true, skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true, keepCidLinks: true });
@@ -100,7 +102,7 @@ function finish(draft: Draft): InboundEmail {
  * them. Done once here, so SQLite and PostgreSQL store the same thing.
  */
 function withoutNul<T>(value: T): T {
-  if (typeof value === 'string') return value.replaceAll('\0', '') as T;
+  if (typeof value === 'string') return (value.includes('\0') ? value.replaceAll('\0', '') : value) as T;
   if (Array.isArray(value)) return value.map((item: unknown) => withoutNul(item)) as T;
   if (value instanceof Date || value === null || typeof value !== 'object') return value;
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [withoutNul(key), withoutNul(item)])) as T;

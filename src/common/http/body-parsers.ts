@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { ErrorCode } from '../errors.js';
-import { requestContext } from '../logging/request-context.js';
+import { requestIdOf } from '../logging/request-logging.js';
 import { errorBody } from './http-exception.filter.js';
 
 /** The raw bytes of the request body, kept for signature checks (the webhook HMAC). */
@@ -36,7 +36,7 @@ function guard(parser: RequestHandler): RequestHandler {
         return;
       }
       const { status, type } = error as { status?: number; type?: string };
-      const requestId = requestContext.getStore()?.requestId;
+      const requestId = requestIdOf(req);
       if (status === 413 || type === 'entity.too.large') {
         res.status(413).json({ ...errorBody(413, ErrorCode.PayloadTooLarge, 'Request body is larger than the limit'), requestId });
       } else if (status === 415 || type === 'charset.unsupported' || type === 'encoding.unsupported') {

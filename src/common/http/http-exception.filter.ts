@@ -2,7 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpSta
 import { ThrottlerException } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { AppError, type ErrorBody, ErrorCode } from '../errors.js';
-import { requestContext } from '../logging/request-context.js';
+import { requestIdOf } from '../logging/request-logging.js';
 
 const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
   400: ErrorCode.ValidationFailed,
@@ -34,7 +34,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
       return;
     }
     const body = this.toBody(exception, request);
-    body.requestId = requestContext.getStore()?.requestId;
+    body.requestId = requestIdOf(request);
     response.status(body.statusCode).json(body);
   }
 

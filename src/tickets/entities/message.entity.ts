@@ -103,7 +103,7 @@ export class Message {
   @Column({ type: 'text', nullable: true })
   html: string | null;
 
-  /** What the AI reads: HTML reduced to text, quoted history and signature removed. */
+  /** What the AI reads: HTML reduced to text, quoted history and signature removed; null when that is the text itself. */
   @Column({ name: 'clean_text', type: 'text', nullable: true })
   cleanText: string | null;
 
