@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
+import { FixedWindowThrottlerStorage } from '../common/http/fixed-window-throttler.storage.js';
 import { AppConfig } from '../config/app-config.js';
 import { OrchestratorModule } from '../orchestrator/orchestrator.module.js';
 import { TicketsModule } from '../tickets/tickets.module.js';
@@ -18,6 +19,7 @@ import { WebhookController } from './webhook.controller.js';
         // The default name keeps the standard header names (Retry-After, X-RateLimit-Limit).
         throttlers: [{ name: 'default', ttl: config.webhook.rateWindowMs, limit: Math.max(1, config.webhook.rateLimit) }],
         skipIf: () => config.webhook.rateLimit === 0,
+        storage: new FixedWindowThrottlerStorage(),
       }),
     }),
   ],
