@@ -44,9 +44,15 @@ export class EmailIngestionService {
     private readonly threads: ThreadResolver,
     private readonly queue: TicketQueue,
   ) {
-    // A burst of mail (a newsletter reply storm) commits in a few transactions instead of one each.
-    // PostgreSQL keeps several running at once (its pool has 10 connections); SQLite has one writer.
-    this.writes = new GroupCommit(uow, { maxBatch: 64, concurrency: uow.dialect === 'postgres' ? 6 : 1 });
+    // SQLite has one writer and a commit costs far more than the inserts it carries: a burst of
+    // mail (a newsletter reply storm) commits in a few grouped transactions instead of one each.
+    // PostgreSQL groups concurrent commits itself; there, e-mails get their own transactions, at
+    // most 8 at once so analysis keeps connections of the pool of 10. (Grouping with savepoints
+    // measured no faster on PostgreSQL and doubled p99: each unit waits for its batch.)
+    this.writes =
+      uow.dialect === 'postgres'
+        ? new GroupCommit(uow, { maxBatch: 1, concurrency: 8 })
+        : new GroupCommit(uow, { maxBatch: 64, concurrency: 1 });
   }
 
   async ingest(email: InboundEmail): Promise<IngestionResult> {
