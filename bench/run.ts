@@ -8,6 +8,7 @@ import pg from 'pg';
 import { GigaChatPeer, type PeerReply } from '../test/peers/gigachat.peer.js';
 import { SmtpPeer } from '../test/peers/smtp.peer.js';
 import { TelegramPeer } from '../test/peers/telegram.peer.js';
+import { freePort } from '../test/support/service-process.js';
 import { benchEmails } from './email-corpus.js';
 import { generateKnowledgeBase } from './kb-generator.js';
 
@@ -65,19 +66,6 @@ interface Service {
   child: ChildProcess;
   url: string;
   stop(): Promise<void>;
-}
-
-/** A port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 /** Starts `script`; ready once `readyPath` answers (any status when `anyStatus`, else 200). */

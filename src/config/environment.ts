@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { plainToInstance } from 'class-transformer';
 import { IsIn, IsOptional, IsUrl, Matches, ValidateBy, type ValidationOptions, validateSync } from 'class-validator';
 import { parseEmailAddress } from '../common/email-address.js';
+import { IsMailbox } from '../common/validators.js';
 import { type AppConfig, GIGACHAT_SCOPES, type GigaChatScope, LOG_LEVELS, type LogLevel } from './app-config.js';
 import { DatabaseUrlError, parseDatabaseUrl } from './database-url.js';
 
@@ -84,16 +85,6 @@ function IsDatabaseUrl() {
         }
         return 'is not a supported database URL';
       },
-    },
-  });
-}
-
-function IsMailbox() {
-  return ValidateBy({
-    name: 'isMailbox',
-    validator: {
-      validate: (value: unknown) => typeof value === 'string' && parseEmailAddress(value) !== null,
-      defaultMessage: () => 'must be an e-mail address, optionally with a name: Support <support@example.com>',
     },
   });
 }
@@ -182,7 +173,7 @@ export class EnvironmentVariables {
   )
   SMTP_URL?: string;
 
-  @IsOptional() @IsMailbox()
+  @IsOptional() @IsMailbox({ message: 'must be an e-mail address, optionally with a name: Support <support@example.com>' })
   MAIL_FROM?: string;
 
   @IsOptional() MAIL_OUTBOX_DIR?: string;

@@ -1,27 +1,10 @@
-import { createTestDatabase, type TestDatabase, testDatabases } from '../support/databases.js';
+import { testDatabases } from '../support/databases.js';
 import { customerEmail, decided, getTicket, outboxSettled, postEmail, waitForTicket } from '../support/http.js';
-import { decisionReply, promptText, type Stack, startStack } from '../support/stack.js';
+import { decisionReply, promptText, stackForSuite } from '../support/stack.js';
 
 /** Each decision from the webhook to the peer that acts on it (SPEC.md table). */
 describe.each(testDatabases())('decisions end to end on %s', (kind) => {
-  let database: TestDatabase;
-  let stack: Stack;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    stack = await startStack({ database, gigachat: { scope: 'GIGACHAT_API_B2B' } });
-  });
-
-  afterAll(async () => {
-    await stack.close();
-    await database.drop();
-  });
-
-  beforeEach(() => {
-    stack.gigachat!.reset();
-    stack.telegram!.reset();
-    stack.smtp!.reset();
-  });
+  const stack = stackForSuite(kind, { gigachat: { scope: 'GIGACHAT_API_B2B' } });
 
   it('full_answer: the drafted answer reaches the customer by e-mail, threaded', async () => {
     stack.gigachat!.script(

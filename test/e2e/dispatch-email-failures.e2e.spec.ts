@@ -1,7 +1,7 @@
-import { createTestDatabase, type TestDatabase, testDatabases } from '../support/databases.js';
+import { testDatabases } from '../support/databases.js';
 import { bareMessageId, eventsOf, outboundEmails, outboundNotices, uniqueAddress } from '../support/dispatch-helpers.js';
 import { customerEmail, outboxSettled, postEmail, waitForTicket } from '../support/http.js';
-import { decisionReply, type Stack, startStack } from '../support/stack.js';
+import { decisionReply, stackForSuite } from '../support/stack.js';
 
 /*
  * Exactly once over SMTP: temporary refusals are retried until the mail is taken, permanent ones
@@ -10,24 +10,7 @@ import { decisionReply, type Stack, startStack } from '../support/stack.js';
  * that escalation, which is why the tests that wait for it take seconds rather than milliseconds.
  */
 describe.each(testDatabases())('e-mail delivery failures on %s', (kind) => {
-  let database: TestDatabase;
-  let stack: Stack;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    stack = await startStack({ database, gigachat: { scope: 'GIGACHAT_API_B2B' } });
-  });
-
-  afterAll(async () => {
-    await stack.close();
-    await database.drop();
-  });
-
-  beforeEach(() => {
-    stack.gigachat!.reset();
-    stack.telegram!.reset();
-    stack.smtp!.reset();
-  });
+  const stack = stackForSuite(kind, { gigachat: { scope: 'GIGACHAT_API_B2B' } });
 
   it('SMTP 451 then success: exactly one mail, sent on the second attempt', async () => {
     stack.gigachat!.script(decisionReply({ decision: 'full_answer' }));

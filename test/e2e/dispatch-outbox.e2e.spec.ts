@@ -7,7 +7,7 @@ import { DeliveryStatus, Message } from '../../src/tickets/entities/message.enti
 import { createTestDatabase, type TestDatabase, testDatabases } from '../support/databases.js';
 import { bareMessageId, emlFiles, eventsOf, outboundEmails, outboundNotices, uniqueAddress, withDatabase } from '../support/dispatch-helpers.js';
 import { customerEmail, getTicket, outboxSettled, postEmail, type TicketDetail, waitForTicket } from '../support/http.js';
-import { type AnalysisArgs, decisionReply, type Stack, startStack } from '../support/stack.js';
+import { type AnalysisArgs, decisionReply, type Stack, stackForSuite, startStack } from '../support/stack.js';
 
 /*
  * The outbox across restarts (OutboxWorker's doc comment). Every attempt is recorded as `sending`,
@@ -66,30 +66,13 @@ async function outboxIdle(stack: Stack): Promise<void> {
 }
 
 describe.each(testDatabases())('outbox across restarts, SMTP, on %s', (kind) => {
-  let database: TestDatabase;
-  let stack: Stack;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    stack = await startStack({ database, gigachat: { scope: 'GIGACHAT_API_B2B' } });
-  });
-
-  afterAll(async () => {
-    await stack.close();
-    await database.drop();
-  });
-
-  beforeEach(() => {
-    stack.gigachat!.reset();
-    stack.telegram!.reset();
-    stack.smtp!.reset();
-  });
+  const stack = stackForSuite(kind, { gigachat: { scope: 'GIGACHAT_API_B2B' } });
 
   it('a reply still pending when the service stopped is sent once after the restart', async () => {
     const ticket = await decided(stack, FULL_ANSWER);
     const [reply] = outboundEmails(ticket);
     // As if the process died right after committing the decision, before the worker ran.
-    await crashAndRestart(stack, database, reply!.id, {
+    await crashAndRestart(stack, stack.database, reply!.id, {
       deliveryStatus: DeliveryStatus.Pending,
       attempts: 0,
       nextAttemptAt: null,
@@ -113,7 +96,7 @@ describe.each(testDatabases())('outbox across restarts, SMTP, on %s', (kind) => 
     const ticket = await decided(stack, FULL_ANSWER);
     expect(ticket.status).toBe('answered');
     const [reply] = outboundEmails(ticket);
-    await crashAndRestart(stack, database, reply!.id, INTERRUPTED);
+    await crashAndRestart(stack, stack.database, reply!.id, INTERRUPTED);
 
     const after = await waitForTicket(stack.t, ticket.id, (t) => outboundEmails(t)[0]!.deliveryStatus === 'uncertain' && outboxSettled(t) && outboundNotices(t).length === 1);
     expect(outboundEmails(after)[0]).toMatchObject({ deliveryStatus: 'uncertain', attempts: 1 });
@@ -135,7 +118,7 @@ describe.each(testDatabases())('outbox across restarts, SMTP, on %s', (kind) => 
   it('an attempt whose lease has not run out is left to the process that holds it', async () => {
     const ticket = await decided(stack, FULL_ANSWER);
     const [reply] = outboundEmails(ticket);
-    await crashAndRestart(stack, database, reply!.id, { ...INTERRUPTED, leaseExpiresAt: new Date(Date.now() + 60 * 60_000) });
+    await crashAndRestart(stack, stack.database, reply!.id, { ...INTERRUPTED, leaseExpiresAt: new Date(Date.now() + 60 * 60_000) });
 
     await outboxIdle(stack);
     const after = await getTicket(stack.t, ticket.id);
@@ -149,7 +132,7 @@ describe.each(testDatabases())('outbox across restarts, SMTP, on %s', (kind) => 
     const ticket = await decided(stack, ESCALATE, (t) => outboxSettled(t) && outboundNotices(t).length === 1);
     const [notice] = outboundNotices(ticket);
     expect(notice).toMatchObject({ deliveryStatus: 'sent', attempts: 1 });
-    await crashAndRestart(stack, database, notice!.id, INTERRUPTED);
+    await crashAndRestart(stack, stack.database, notice!.id, INTERRUPTED);
 
     const after = await waitForTicket(stack.t, ticket.id, (t) => outboundNotices(t)[0]!.deliveryStatus === 'sent');
     expect(stack.telegram!.messages).toHaveLength(1);

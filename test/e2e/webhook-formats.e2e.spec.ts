@@ -1,32 +1,15 @@
 import request from 'supertest';
-import { createTestDatabase, type TestDatabase, testDatabases } from '../support/databases.js';
+import { testDatabases } from '../support/databases.js';
 import { customerEmail, decided, type EmailJson, getTicket, postEmail, postRawEmail, type TicketDetail, waitForTicket } from '../support/http.js';
 import { bare, storedInbound } from '../support/ingestion-helpers.js';
 import { base64Lines, crlf, encodedWordB, encodedWordQ, encodeSingleByte, quotedPrintable } from '../support/ingestion-mime.js';
-import { promptText, type Stack, startStack } from '../support/stack.js';
+import { promptText, stackForSuite } from '../support/stack.js';
 
 /** SPEC.md "Webhook": the JSON body in all its forms, and raw RFC 822 parsed into the same fields. */
 describe.each(testDatabases())('webhook formats on %s', (kind) => {
-  let database: TestDatabase;
-  let stack: Stack;
+  const stack = stackForSuite(kind, { gigachat: { scope: 'GIGACHAT_API_B2B' } });
   let seq = 0;
   const uniqueId = (label: string) => `<${label}-${process.pid}-${Date.now()}-${++seq}@Mail.Example.RU>`;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    stack = await startStack({ database, gigachat: { scope: 'GIGACHAT_API_B2B' } });
-  });
-
-  afterAll(async () => {
-    await stack.close();
-    await database.drop();
-  });
-
-  beforeEach(() => {
-    stack.gigachat!.reset();
-    stack.telegram!.reset();
-    stack.smtp!.reset();
-  });
 
   /** The user message the service sent to GigaChat for this ticket (the conversation). */
   function promptFor(ticket: TicketDetail): string {

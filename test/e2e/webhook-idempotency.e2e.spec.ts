@@ -1,8 +1,8 @@
-import { createTestDatabase, type TestDatabase, testDatabases } from '../support/databases.js';
+import { testDatabases } from '../support/databases.js';
 import { customerEmail, type EmailJson, getTicket, outboxSettled, postEmail, postRawEmail, waitForTicket } from '../support/http.js';
 import { bare, countOf, decidedControl, eventTypes, storedInbound, tableCounts } from '../support/ingestion-helpers.js';
 import { crlf } from '../support/ingestion-mime.js';
-import { decisionReply, promptText, type Stack, startStack } from '../support/stack.js';
+import { decisionReply, promptText, stackForSuite } from '../support/stack.js';
 
 /**
  * SPEC.md "Webhook": the Message-ID is the de-duplication key. A repeat answers
@@ -10,26 +10,9 @@ import { decisionReply, promptText, type Stack, startStack } from '../support/st
  * missing Message-ID gets a deterministic one (sender, subject, date, body).
  */
 describe.each(testDatabases())('webhook idempotency on %s', (kind) => {
-  let database: TestDatabase;
-  let stack: Stack;
+  const stack = stackForSuite(kind, { gigachat: { scope: 'GIGACHAT_API_B2B' } });
   let seq = 0;
   const uniqueId = (label: string) => `<${label}-${process.pid}-${Date.now()}-${++seq}@Mail.Example.RU>`;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    stack = await startStack({ database, gigachat: { scope: 'GIGACHAT_API_B2B' } });
-  });
-
-  afterAll(async () => {
-    await stack.close();
-    await database.drop();
-  });
-
-  beforeEach(() => {
-    stack.gigachat!.reset();
-    stack.telegram!.reset();
-    stack.smtp!.reset();
-  });
 
   /** Posts, expects 202, and waits until the ticket is decided and its messages delivered. */
   async function ingestSettled(email: EmailJson) {

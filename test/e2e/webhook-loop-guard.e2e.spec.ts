@@ -1,33 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase, type TestDatabase, testDatabases } from '../support/databases.js';
+import { testDatabases } from '../support/databases.js';
 import { customerEmail, type EmailJson, getTicket, outboxSettled, postEmail, postRawEmail, type TicketDetail, waitForTicket } from '../support/http.js';
 import { countOf, decidedControl, eventTypes } from '../support/ingestion-helpers.js';
 import { crlf } from '../support/ingestion-mime.js';
-import { decisionReply, promptText, type Stack, startStack } from '../support/stack.js';
+import { decisionReply, promptText, stackForSuite } from '../support/stack.js';
 
 /**
  * SPEC.md "Loop safety": automatic mail (auto-replies, lists, bounces, ourselves) is stored as
  * `ignored` with its reason, is never analysed (no GigaChat call) and never answered.
  */
 describe.each(testDatabases())('webhook loop guard on %s', (kind) => {
-  let database: TestDatabase;
-  let stack: Stack;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    stack = await startStack({ database, gigachat: { scope: 'GIGACHAT_API_B2B' } });
-  });
-
-  afterAll(async () => {
-    await stack.close();
-    await database.drop();
-  });
-
-  beforeEach(() => {
-    stack.gigachat!.reset();
-    stack.telegram!.reset();
-    stack.smtp!.reset();
-  });
+  const stack = stackForSuite(kind, { gigachat: { scope: 'GIGACHAT_API_B2B' } });
 
   /**
    * The e-mail is taken (202, `ignored`, with the reason), stored as an ignored ticket with a

@@ -1,7 +1,7 @@
-import { createTestDatabase, type TestDatabase, testDatabases } from '../support/databases.js';
+import { testDatabases } from '../support/databases.js';
 import { customerEmail, decided, postEmail, postRawEmail, type TicketDetail, waitForTicket } from '../support/http.js';
 import { crlf, quotedPrintable } from '../support/ingestion-mime.js';
-import { promptText, type Stack, startStack } from '../support/stack.js';
+import { promptText, stackForSuite } from '../support/stack.js';
 
 interface Reply {
   /** What the customer newly wrote: must reach GigaChat. */
@@ -161,24 +161,7 @@ Your order 777 is being packed. HIST-OWA
 };
 
 describe.each(testDatabases())('quote stripping before analysis on %s', (kind) => {
-  let database: TestDatabase;
-  let stack: Stack;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    stack = await startStack({ database, gigachat: { scope: 'GIGACHAT_API_B2B' } });
-  });
-
-  afterAll(async () => {
-    await stack.close();
-    await database.drop();
-  });
-
-  beforeEach(() => {
-    stack.gigachat!.reset();
-    stack.telegram!.reset();
-    stack.smtp!.reset();
-  });
+  const stack = stackForSuite(kind, { gigachat: { scope: 'GIGACHAT_API_B2B' } });
 
   /** The conversation part of the prompt GigaChat received for this ticket. */
   function conversationFor(ticket: TicketDetail): string {

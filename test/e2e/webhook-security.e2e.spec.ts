@@ -5,7 +5,7 @@ import { createTestDatabase, type TestDatabase, testDatabases } from '../support
 import { customerEmail, getTicket, outboxSettled, waitForTicket } from '../support/http.js';
 import { tableCounts } from '../support/ingestion-helpers.js';
 import { crlf } from '../support/ingestion-mime.js';
-import { type Stack, startStack } from '../support/stack.js';
+import { type Stack, stackForSuite, startStack } from '../support/stack.js';
 import type { TestApp } from '../support/test-app.js';
 
 const SECRET = 'whsec-9f3c2a7e5b1d4c8a';
@@ -27,24 +27,7 @@ function expectError(res: request.Response, status: number, code: string): void 
 /** SPEC.md "Webhook": authentication (401), body limits (413), content types (415) and rate limiting (429). */
 describe.each(testDatabases())('webhook security on %s', (kind) => {
   describe('with WEBHOOK_SECRET and WEBHOOK_BODY_LIMIT=16kb', () => {
-    let database: TestDatabase;
-    let stack: Stack;
-
-    beforeAll(async () => {
-      database = await createTestDatabase(kind);
-      stack = await startStack({ database, gigachat: { scope: 'GIGACHAT_API_B2B' }, env: { WEBHOOK_SECRET: SECRET, WEBHOOK_BODY_LIMIT: '16kb' } });
-    });
-
-    afterAll(async () => {
-      await stack.close();
-      await database.drop();
-    });
-
-    beforeEach(() => {
-      stack.gigachat!.reset();
-      stack.telegram!.reset();
-      stack.smtp!.reset();
-    });
+    const stack = stackForSuite(kind, { gigachat: { scope: 'GIGACHAT_API_B2B' }, env: { WEBHOOK_SECRET: SECRET, WEBHOOK_BODY_LIMIT: '16kb' } });
 
     /** A refusal stores nothing, and a properly authenticated e-mail right after it is taken. */
     async function expectNothingStoredAndStillServing(before: Awaited<ReturnType<typeof tableCounts>>): Promise<void> {

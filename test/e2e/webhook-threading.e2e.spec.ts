@@ -1,8 +1,8 @@
-import { createTestDatabase, type TestDatabase, testDatabases } from '../support/databases.js';
+import { testDatabases } from '../support/databases.js';
 import { customerEmail, type EmailJson, getTicket, outboxSettled, postEmail, postRawEmail, type TicketDetail, waitForTicket } from '../support/http.js';
 import { countOf, eventTypes, tableCounts, waitUntil } from '../support/ingestion-helpers.js';
 import { crlf } from '../support/ingestion-mime.js';
-import { decisionReply, promptText, type Stack, startStack } from '../support/stack.js';
+import { decisionReply, promptText, stackForSuite } from '../support/stack.js';
 
 /**
  * SPEC.md "Threading": In-Reply-To / References naming a message of a ticket (the customer's or
@@ -10,26 +10,9 @@ import { decisionReply, promptText, type Stack, startStack } from '../support/st
  * subject joins only when the sender is that ticket's customer; a stranger's `[#n]` opens a new ticket.
  */
 describe.each(testDatabases())('webhook threading on %s', (kind) => {
-  let database: TestDatabase;
-  let stack: Stack;
+  const stack = stackForSuite(kind, { gigachat: { scope: 'GIGACHAT_API_B2B' } });
   let seq = 0;
   const uniqueId = (label: string) => `<${label}-${process.pid}-${Date.now()}-${++seq}@mail.example.ru>`;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    stack = await startStack({ database, gigachat: { scope: 'GIGACHAT_API_B2B' } });
-  });
-
-  afterAll(async () => {
-    await stack.close();
-    await database.drop();
-  });
-
-  beforeEach(() => {
-    stack.gigachat!.reset();
-    stack.telegram!.reset();
-    stack.smtp!.reset();
-  });
 
   const FIRST_TEXT = 'Здравствуйте! Заказ 12345 так и не пришёл, хотя обещали вчера.';
   const OUR_QUESTION = 'Здравствуйте! Подскажите, пожалуйста, на какой адрес оформлена доставка? Служба поддержки';

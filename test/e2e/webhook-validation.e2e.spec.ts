@@ -1,9 +1,9 @@
 import request from 'supertest';
-import { createTestDatabase, type TestDatabase, testDatabases } from '../support/databases.js';
+import { testDatabases } from '../support/databases.js';
 import { customerEmail, getTicket, outboxSettled, postEmail, postRawEmail, waitForTicket } from '../support/http.js';
 import { tableCounts } from '../support/ingestion-helpers.js';
 import { crlf } from '../support/ingestion-mime.js';
-import { type Stack, startStack } from '../support/stack.js';
+import { stackForSuite } from '../support/stack.js';
 
 interface FieldError {
   field: string;
@@ -15,24 +15,7 @@ interface FieldError {
  * never leaves a half-written ticket, and the server keeps serving after each refusal.
  */
 describe.each(testDatabases())('webhook validation on %s', (kind) => {
-  let database: TestDatabase;
-  let stack: Stack;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    stack = await startStack({ database, gigachat: { scope: 'GIGACHAT_API_B2B' } });
-  });
-
-  afterAll(async () => {
-    await stack.close();
-    await database.drop();
-  });
-
-  beforeEach(() => {
-    stack.gigachat!.reset();
-    stack.telegram!.reset();
-    stack.smtp!.reset();
-  });
+  const stack = stackForSuite(kind, { gigachat: { scope: 'GIGACHAT_API_B2B' } });
 
   /** A valid body with `patch` applied; `undefined` values remove the field. */
   function bodyWith(patch: Record<string, unknown>): Record<string, unknown> {

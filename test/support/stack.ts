@@ -2,7 +2,7 @@ import type { ChatRequestBody, GigaChatPeerOptions, PeerReply } from '../peers/g
 import { GigaChatPeer } from '../peers/gigachat.peer.js';
 import { SmtpPeer } from '../peers/smtp.peer.js';
 import { TelegramPeer } from '../peers/telegram.peer.js';
-import type { TestDatabase } from './databases.js';
+import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
 import { startTestApp, type TestApp } from './test-app.js';
 
 export const SHOP_MAIL_FROM = 'Северный Ветер <support@severveter.example>';
@@ -108,4 +108,30 @@ export function decisionReply(args: AnalysisArgs, extra: Partial<PeerReply> = {}
 /** The text of everything the service sent to GigaChat in one chat call (system + user). */
 export function promptText(body: ChatRequestBody): string {
   return body.messages.map((m) => String(m.content)).join('\n');
+}
+
+/**
+ * One stack per describe block, on a fresh database: started before the block's tests, closed
+ * after them, with the peers' scripts and records cleared before each test. The returned object
+ * always points at the running service (`restart()` replaces it).
+ */
+export function stackForSuite(kind: DatabaseKind, options: Omit<StackOptions, 'database'> = {}): Stack & { readonly database: TestDatabase } {
+  let database: TestDatabase | undefined;
+  let current: Stack | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    current = await startStack({ database, ...options });
+  });
+  afterAll(async () => {
+    await current?.close();
+    await database?.drop();
+  });
+  beforeEach(() => {
+    current?.gigachat?.reset();
+    current?.telegram?.reset();
+    current?.smtp?.reset();
+  });
+  return new Proxy({} as Stack & { readonly database: TestDatabase }, {
+    get: (_target, property) => (property === 'database' ? database : Reflect.get(current!, property, current)),
+  });
 }

@@ -12,21 +12,11 @@ import {
   ValidateBy,
   ValidateNested,
 } from 'class-validator';
-import { parseEmailAddress } from '../../common/email-address.js';
+import { IsMailbox } from '../../common/validators.js';
 import type { FieldError } from '../../common/errors.js';
 
 const MAX_HEADER_LENGTH = 998 * 20;
 const MAX_LIST = 500;
-
-function IsMailbox() {
-  return ValidateBy({
-    name: 'isMailbox',
-    validator: {
-      validate: (value: unknown) => typeof value === 'string' && parseEmailAddress(value) !== null,
-      defaultMessage: () => 'must contain a valid e-mail address ("Name <addr@example.com>" or "addr@example.com")',
-    },
-  });
-}
 
 function IsStringOrStringArray(maxItems = MAX_LIST) {
   return ValidateBy({
