@@ -37,10 +37,6 @@ export function addressKey(address: string): string {
   return address.trim().toLowerCase();
 }
 
-export function domainOf(address: string): string {
-  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
-}
-
 export function formatEmailAddress({ address, name }: EmailAddress): string {
   if (!name) return address;
   const safe = /[",<>@;:\\]/.test(name) ? `"${name.replace(/["\\]/g, '\\$&')}"` : name;

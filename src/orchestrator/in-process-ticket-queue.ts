@@ -66,11 +66,6 @@ export class InProcessTicketQueue extends TicketQueue implements OnApplicationBo
     this.pump();
   }
 
-  /** Tickets waiting or in progress in this process (for tests and the bench). */
-  get size(): number {
-    return this.known.size;
-  }
-
   /** Looks for claimable tickets now (boot, timer, or a test that wants it sooner). */
   sweep(): Promise<void> {
     this.sweeping ??= (async () => {
