@@ -234,8 +234,7 @@ export class TicketsRepository {
     data?: Record<string, unknown>,
     now = new Date(),
   ): Promise<void> {
-    const event = { ticketId, type, message, data: data ?? null, createdAt: now } as TicketEvent;
-    await this.uow.within(tx, (db) => this.uow.insertRows(db, TicketEvent, [event]));
+    await this.uow.within(tx, (db) => this.addEvents(db, ticketId, [{ type, message, data, at: now }]));
   }
 
   /** Several events in one statement (the orchestrator writes its steps together). */
