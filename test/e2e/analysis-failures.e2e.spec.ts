@@ -1,7 +1,7 @@
 import type { PeerReply } from '../peers/gigachat.peer.js';
 import { createTestDatabase, type TestDatabase, testDatabases } from '../support/databases.js';
 import { customerEmail, outboxSettled, postEmail, type TicketDetail, waitForTicket } from '../support/http.js';
-import { decisionReply, type Stack, startStack } from '../support/stack.js';
+import { decisionReply, type Stack, stackForSuite, startStack } from '../support/stack.js';
 
 /**
  * The orchestrator fails closed (SPEC.md): whatever stops the AI path ends in an escalation with its
@@ -55,25 +55,11 @@ function expectAiFailed(ticket: TicketDetail): void {
 
 describe.each(testDatabases())('analysis failures end in an escalation on %s', (kind) => {
   describe('with GigaChat configured', () => {
-    let database: TestDatabase;
-    let stack: Stack;
-
-    beforeAll(async () => {
-      database = await createTestDatabase(kind);
-      stack = await startStack({ database });
-    });
-
-    afterAll(async () => {
-      await stack?.close();
-      await database?.drop();
-    });
+    const stack = stackForSuite(kind);
 
     beforeEach(() => {
-      stack.gigachat!.reset();
       stack.gigachat!.setResponder(undefined);
       stack.gigachat!.setLatency(0);
-      stack.telegram!.reset();
-      stack.smtp!.reset();
     });
 
     it('GigaChat answering 500 on every call: escalated after the retry budget, saying so', async () => {

@@ -16,7 +16,7 @@ import {
   uniqueAddress,
 } from '../support/dispatch-helpers.js';
 import { customerEmail, outboxSettled, postEmail, type TicketDetail, waitForTicket } from '../support/http.js';
-import { decisionReply, promptText, type Stack, startStack } from '../support/stack.js';
+import { decisionReply, promptText, type Stack, stackForSuite, startStack } from '../support/stack.js';
 
 const SHOP_ADDRESS = 'support@severveter.example';
 const DRAFT = 'Здравствуйте, Иван! Оформите возврат в разделе «Мои заказы» в течение 14 дней.\n\nСлужба поддержки';
@@ -42,24 +42,10 @@ function expectReplyHeaders(mail: ReceivedMail, ticket: TicketDetail, expected: 
 }
 
 describe.each(testDatabases())('dispatch by e-mail over SMTP on %s', (kind) => {
-  let database: TestDatabase;
-  let stack: Stack;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    stack = await startStack({ database, gigachat: { scope: 'GIGACHAT_API_B2B' } });
-  });
-
-  afterAll(async () => {
-    await stack.close();
-    await database.drop();
-  });
+  const stack = stackForSuite(kind, { gigachat: { scope: 'GIGACHAT_API_B2B' } });
 
   beforeEach(() => {
-    stack.gigachat!.reset();
     stack.gigachat!.setResponder(undefined);
-    stack.telegram!.reset();
-    stack.smtp!.reset();
   });
 
   it('full_answer: the reply carries every threading and loop-safety header', async () => {

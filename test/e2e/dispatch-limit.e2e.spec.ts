@@ -3,7 +3,7 @@ import { Message } from '../../src/tickets/entities/message.entity.js';
 import { createTestDatabase, type TestDatabase, testDatabases } from '../support/databases.js';
 import { alwaysDecide, eventsOf, outboundEmails, outboundNotices, uniqueAddress, withDatabase } from '../support/dispatch-helpers.js';
 import { customerEmail, outboxSettled, postEmail, type TicketDetail, waitForTicket } from '../support/http.js';
-import { type Stack, startStack } from '../support/stack.js';
+import { type Stack, stackForSuite, startStack } from '../support/stack.js';
 
 /** Posts one e-mail from `from` (optionally with Reply-To) and waits until its ticket's outbox settled. */
 async function answer(stack: Stack, from: string, subject: string, replyTo?: string): Promise<TicketDetail> {
@@ -13,24 +13,10 @@ async function answer(stack: Stack, from: string, subject: string, replyTo?: str
 
 /** AUTO_REPLY_LIMIT (SPEC.md "Loop safety"): at most N automatic e-mails to one address in 3 hours. */
 describe.each(testDatabases())('auto-reply limit on %s', (kind) => {
-  let database: TestDatabase;
-  let stack: Stack;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    stack = await startStack({ database, gigachat: { scope: 'GIGACHAT_API_B2B' }, env: { AUTO_REPLY_LIMIT: '2' } });
-  });
-
-  afterAll(async () => {
-    await stack.close();
-    await database.drop();
-  });
+  const stack = stackForSuite(kind, { gigachat: { scope: 'GIGACHAT_API_B2B' }, env: { AUTO_REPLY_LIMIT: '2' } });
 
   beforeEach(() => {
-    stack.gigachat!.reset();
     alwaysDecide(stack.gigachat!, { decision: 'full_answer' });
-    stack.telegram!.reset();
-    stack.smtp!.reset();
   });
 
   it('the third automatic e-mail to one address within 3 hours is not sent: the ticket goes to a human', async () => {
@@ -73,7 +59,7 @@ describe.each(testDatabases())('auto-reply limit on %s', (kind) => {
     const ids = [...outboundEmails(first), ...outboundEmails(second)].map((m) => m.id);
     expect(ids).toHaveLength(2);
     const age = async (ms: number) =>
-      withDatabase(database.url, (db) => db.update(Message, { id: In(ids) }, { createdAt: new Date(Date.now() - ms) }));
+      withDatabase(stack.database.url, (db) => db.update(Message, { id: In(ids) }, { createdAt: new Date(Date.now() - ms) }));
 
     // Just inside the window: still counted.
     await age(3 * 60 * 60_000 - 5 * 60_000);

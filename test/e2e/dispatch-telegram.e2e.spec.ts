@@ -2,7 +2,7 @@ import type { TelegramScriptedReply } from '../peers/telegram.peer.js';
 import { createTestDatabase, type TestDatabase, testDatabases } from '../support/databases.js';
 import { eventsOf, outboundEmails, outboundNotices, uniqueAddress } from '../support/dispatch-helpers.js';
 import { customerEmail, outboxSettled, postEmail, type TicketDetail, waitForTicket } from '../support/http.js';
-import { type AnalysisArgs, decisionReply, type Stack, startStack } from '../support/stack.js';
+import { type AnalysisArgs, decisionReply, type Stack, stackForSuite, startStack } from '../support/stack.js';
 
 const HOSTILE = '<script>alert(1)</script> a < b & c "quotes" &amp; literally';
 
@@ -18,24 +18,10 @@ function telegramError(status: number, description: string): TelegramScriptedRep
 }
 
 describe.each(testDatabases())('dispatch to Telegram on %s', (kind) => {
-  let database: TestDatabase;
-  let stack: Stack;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    stack = await startStack({ database, gigachat: { scope: 'GIGACHAT_API_B2B' } });
-  });
-
-  afterAll(async () => {
-    await stack.close();
-    await database.drop();
-  });
+  const stack = stackForSuite(kind, { gigachat: { scope: 'GIGACHAT_API_B2B' } });
 
   beforeEach(() => {
-    stack.gigachat!.reset();
     stack.gigachat!.setResponder(undefined);
-    stack.telegram!.reset();
-    stack.smtp!.reset();
   });
 
   /** Posts an e-mail the AI escalates and waits until the operators' notice settled. */
