@@ -312,13 +312,16 @@ async function pipeline(): Promise<void> {
   const service = await startProcess(MAIN, serviceEnv(`sqlite:${join(dir, 'pipeline.sqlite')}`, { ...peers.env, PROCESSING_CONCURRENCY: '16' }), '/health/ready');
   const started = performance.now();
   const posted = await load(service.url, 'pipeline', { amount: PIPELINE_EMAILS });
-  // Done when every ticket is decided and every reply and notice has been delivered.
+  // Done when every reply and notice has been delivered (each ticket ends in exactly one) and the
+  // API confirms that no ticket waits. The peers are counted in this process; asking the service
+  // every 20 ms instead would add the cost of the polling to the overhead being measured.
   const deadline = Date.now() + 5 * 60_000;
   for (;;) {
-    const waiting = await axios.get(`${service.url}/api/tickets?limit=1&status=received`, { headers: { Authorization: `Bearer ${ADMIN_KEY}` } });
-    const processing = await axios.get(`${service.url}/api/tickets?limit=1&status=processing`, { headers: { Authorization: `Bearer ${ADMIN_KEY}` } });
-    const delivered = peers.smtp.mails.length + peers.telegram.messages.length;
-    if (waiting.data.total === 0 && processing.data.total === 0 && delivered >= posted.ok) break;
+    if (peers.smtp.mails.length + peers.telegram.messages.length >= posted.ok) {
+      const waiting = await axios.get(`${service.url}/api/tickets?limit=1&status=received`, { headers: { Authorization: `Bearer ${ADMIN_KEY}` } });
+      const processing = await axios.get(`${service.url}/api/tickets?limit=1&status=processing`, { headers: { Authorization: `Bearer ${ADMIN_KEY}` } });
+      if (waiting.data.total === 0 && processing.data.total === 0) break;
+    }
     if (Date.now() > deadline) throw new Error('pipeline did not finish in 5 minutes');
     await sleep(20);
   }

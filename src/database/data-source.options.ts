@@ -36,6 +36,8 @@ export function buildDataSourceOptions(database: DatabaseConfig): DataSourceOpti
       enableWAL: path !== SQLITE_MEMORY,
       // Another process (the CLI, a second replica) may hold the write lock briefly.
       timeout: 5000,
+      // Prepared statements kept per connection (TypeORM's default is 100, evicted first-in first-out).
+      statementCacheSize: 500,
       prepareDatabase: (db: { pragma(source: string): unknown }) => {
         // WAL + NORMAL is durable across process crashes; only an OS crash can lose the last commits.
         db.pragma('synchronous = NORMAL');

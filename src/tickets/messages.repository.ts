@@ -27,6 +27,13 @@ export type NewMessage = Omit<
 > &
   Partial<Pick<Message, 'recipientKey' | 'ignoredReason' | 'cleanText' | 'headers' | 'attachments' | 'receivedAt' | 'html' | 'nextAttemptAt'>>;
 
+/**
+ * The outbox's partial index (`WHERE direction = 'outbound'`) serves a bound `direction = ?` only
+ * by SQLite planning the statement again for every value bound (about 5× the cost of the query
+ * itself here), so the outbox queries carry the literal (a constant of ours, never input).
+ */
+const IS_OUTBOUND = `m.direction = '${MessageDirection.Outbound}'`;
+
 /** Postgres and SQLite both name the violated unique index in their error text. */
 export function isInboundMessageIdConflict(error: unknown): boolean {
   const text = error instanceof Error ? `${error.message} ${(error as { detail?: string }).detail ?? ''}` : '';
@@ -152,7 +159,7 @@ export class MessagesRepository {
       const rows = await db
         .createQueryBuilder(Message, 'm')
         .select('m.id', 'id')
-        .where('m.direction = :outbound', { outbound: MessageDirection.Outbound })
+        .where(IS_OUTBOUND)
         .andWhere('m.delivery_status = :pending', { pending: DeliveryStatus.Pending })
         .andWhere('(m.next_attempt_at IS NULL OR m.next_attempt_at <= :now)', { now })
         .orderBy('m.created_at', 'ASC')
@@ -168,7 +175,7 @@ export class MessagesRepository {
       const row = await db
         .createQueryBuilder(Message, 'm')
         .select('MIN(COALESCE(m.next_attempt_at, m.created_at))', 'due')
-        .where('m.direction = :outbound', { outbound: MessageDirection.Outbound })
+        .where(IS_OUTBOUND)
         .andWhere('m.delivery_status = :pending', { pending: DeliveryStatus.Pending })
         .getRawOne<{ due: string | Date | null }>();
       if (!row?.due) return null;
@@ -222,7 +229,7 @@ export class MessagesRepository {
     return this.uow.read((db) =>
       db
         .createQueryBuilder(Message, 'm')
-        .where('m.direction = :outbound', { outbound: MessageDirection.Outbound })
+        .where(IS_OUTBOUND)
         .andWhere('m.delivery_status = :sending', { sending: DeliveryStatus.Sending })
         .andWhere('m.lease_expires_at < :now', { now })
         .orderBy('m.created_at', 'ASC')

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
+import type { Logger } from 'typeorm';
 import { UnitOfWork } from '../../src/database/unit-of-work.js';
+import { MessagesRepository } from '../../src/tickets/messages.repository.js';
 import { TicketsRepository } from '../../src/tickets/tickets.repository.js';
 import { TicketStatus } from '../../src/tickets/ticket-status.js';
 import { createTestDatabase, type TestDatabase, testDatabases } from '../support/databases.js';
@@ -68,6 +70,57 @@ describe.each(testDatabases())('database on %s', (kind) => {
       expect(numbers[0]).toBe(1);
       expect(numbers[39]).toBe(40);
     } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('query plans on SQLite', () => {
+  let database: TestDatabase;
+
+  beforeEach(async () => {
+    database = await createTestDatabase('sqlite');
+  });
+
+  afterEach(async () => {
+    await database.drop();
+  });
+
+  // The outbox worker and the queue sweep poll these queries for the life of the service: a plan
+  // that reads every row would grow with the whole history of mail.
+  it('polls the outbox and the queue through indexes, never a scan of the table', async () => {
+    const t = await startTestApp({ DATABASE_URL: database.url });
+    const captured: Array<{ sql: string; params: unknown[] }> = [];
+    const dataSource = t.dataSource as unknown as { logger: Logger };
+    const original = dataSource.logger;
+    // TypeORM's Logger interface: every query the repositories build passes through logQuery.
+    dataSource.logger = {
+      logQuery: (sql, params) => void captured.push({ sql, params: Array.isArray(params) ? params : [] }),
+      logQueryError: () => undefined,
+      logQuerySlow: () => undefined,
+      logSchemaBuild: () => undefined,
+      logMigration: () => undefined,
+      log: () => undefined,
+    };
+    try {
+      const messages = t.app.get(MessagesRepository);
+      const tickets = t.app.get(TicketsRepository);
+      await messages.findDueOutbound(new Date(), 10);
+      await messages.nextOutboundDueAt();
+      await messages.findAbandonedAttempts(new Date(), 10);
+      await tickets.findClaimable(new Date(), 10);
+      dataSource.logger = original;
+
+      const selects = captured.filter((q) => q.sql.trimStart().startsWith('SELECT'));
+      expect(selects).toHaveLength(4);
+      for (const { sql, params } of selects) {
+        const plan = (await t.dataSource.query(`EXPLAIN QUERY PLAN ${sql}`, params)) as Array<{ detail: string }>;
+        const details = plan.map((row) => row.detail);
+        expect(details.some((detail) => /USING (COVERING )?INDEX/.test(detail)), `${sql}\n${details.join('\n')}`).toBe(true);
+        expect(details.filter((detail) => /^SCAN /.test(detail)), `${sql}\n${details.join('\n')}`).toEqual([]);
+      }
+    } finally {
+      dataSource.logger = original;
       await t.close();
     }
   });
