@@ -43,33 +43,38 @@ export function isInboundMessageIdConflict(error: unknown): boolean {
   );
 }
 
+/** A new message's row, with everything the database would otherwise default. */
+export function newMessageRow(data: NewMessage, now: Date): Message {
+  return {
+    recipientKey: null,
+    ignoredReason: null,
+    cleanText: null,
+    headers: null,
+    attachments: null,
+    receivedAt: null,
+    html: null,
+    nextAttemptAt: null,
+    ...data,
+    id: randomUUID(),
+    attempts: 0,
+    claimToken: null,
+    leaseExpiresAt: null,
+    lastError: null,
+    providerResponse: null,
+    externalId: null,
+    sentAt: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 /** Messages of tickets: inbound mail, and the outbox of replies and escalations. */
 @Injectable()
 export class MessagesRepository {
   constructor(private readonly uow: UnitOfWork) {}
 
   async insert(tx: EntityManager, data: NewMessage, now: Date): Promise<Message> {
-    const message: Message = {
-      recipientKey: null,
-      ignoredReason: null,
-      cleanText: null,
-      headers: null,
-      attachments: null,
-      receivedAt: null,
-      html: null,
-      nextAttemptAt: null,
-      ...data,
-      id: randomUUID(),
-      attempts: 0,
-      claimToken: null,
-      leaseExpiresAt: null,
-      lastError: null,
-      providerResponse: null,
-      externalId: null,
-      sentAt: null,
-      createdAt: now,
-      updatedAt: now,
-    };
+    const message = newMessageRow(data, now);
     await this.uow.insertRows(tx, Message, [message]);
     return message;
   }

@@ -21,7 +21,7 @@ export class ThreadResolver {
     private readonly messages: MessagesRepository,
   ) {}
 
-  async findThread(email: InboundEmail, tx: EntityManager): Promise<Ticket | null> {
+  async findThread(email: InboundEmail, tx?: EntityManager): Promise<Ticket | null> {
     // The direct parent first, then the rest of the chain, nearest first.
     const ids = [...new Set([email.inReplyTo, ...[...email.references].reverse()].map(normalizeMessageId).filter((id): id is string => !!id))];
     const ticketId = await this.messages.findTicketIdByMessageIds(ids, tx);
