@@ -103,6 +103,38 @@ export class UnitOfWork {
     return Array.isArray(result) ? (result as Array<Record<string, unknown>>) : [];
   }
 
+  /**
+   * One `UPDATE … RETURNING *`, atomic on its own: a conditional update and the read of the row it
+   * changed in a single statement (the claims), where a transaction took BEGIN, UPDATE, SELECT and
+   * COMMIT. `sql` writes the statement without RETURNING; `p(property, value)` puts a placeholder
+   * for a value converted as that property's column stores it. Answers the changed rows as
+   * entities. (TypeORM's builder offers RETURNING on PostgreSQL only; SQLite has it since 3.35.)
+   */
+  async updateReturning<T extends ObjectLiteral>(
+    target: EntityTarget<T>,
+    sql: (p: (property: keyof T & string, value: unknown) => string) => string,
+  ): Promise<T[]> {
+    const metadata = this.dataSource.getMetadata(target);
+    const driver = this.dataSource.driver;
+    const params: unknown[] = [];
+    const text = sql((property, value) => {
+      const column = metadata.findColumnWithPropertyName(property);
+      if (!column) throw new Error(`${metadata.name} has no column for ${property}`);
+      params.push(driver.preparePersistentValue(value, column));
+      return this.dialect === 'postgres' ? `$${params.length}` : '?';
+    });
+    const result: unknown = await this.read((db) => db.query(`${text} RETURNING *`, params));
+    // PostgreSQL answers an UPDATE as [rows, count]; SQLite as the rows.
+    const rows = (this.dialect === 'postgres' ? (result as [unknown[], number])[0] : result) as Array<Record<string, unknown>>;
+    return rows.map((raw) => {
+      const entity = metadata.create() as T;
+      for (const column of metadata.columns) {
+        if (column.databaseName in raw) column.setEntityValue(entity, driver.prepareHydratedValue(raw[column.databaseName], column));
+      }
+      return entity;
+    });
+  }
+
   private valuesOf(rows: readonly ObjectLiteral[], columns: ColumnMetadata[]): unknown[] {
     const driver = this.dataSource.driver;
     return rows.flatMap((row) => columns.map((column) => driver.preparePersistentValue(column.getEntityValue(row) ?? null, column)));

@@ -193,24 +193,15 @@ export class MessagesRepository {
    * incremented attempt count. Only one process can win this conditional update.
    */
   async claimForDelivery(id: string, claimToken: string, leaseExpiresAt: Date, now: Date): Promise<Message | null> {
-    return this.uow.transaction(async (tx) => {
-      const result = await tx
-        .createQueryBuilder()
-        .update(Message)
-        .set({
-          deliveryStatus: DeliveryStatus.Sending,
-          claimToken,
-          leaseExpiresAt,
-          attempts: () => 'attempts + 1',
-          updatedAt: now,
-        })
-        .where('id = :id', { id })
-        .andWhere('delivery_status = :pending', { pending: DeliveryStatus.Pending })
-        .andWhere('(next_attempt_at IS NULL OR next_attempt_at <= :now)', { now })
-        .execute();
-      if (result.affected !== 1) return null;
-      return tx.findOneBy(Message, { id });
-    });
+    const [message] = await this.uow.updateReturning(
+      Message,
+      (p) =>
+        `UPDATE "messages" SET "delivery_status" = ${p('deliveryStatus', DeliveryStatus.Sending)}, "claim_token" = ${p('claimToken', claimToken)}, ` +
+        `"lease_expires_at" = ${p('leaseExpiresAt', leaseExpiresAt)}, "attempts" = "attempts" + 1, "updated_at" = ${p('updatedAt', now)} ` +
+        `WHERE "id" = ${p('id', id)} AND "delivery_status" = ${p('deliveryStatus', DeliveryStatus.Pending)} ` +
+        `AND ("next_attempt_at" IS NULL OR "next_attempt_at" <= ${p('nextAttemptAt', now)})`,
+    );
+    return message ?? null;
   }
 
   /** Ends a delivery attempt held under `claimToken`. */

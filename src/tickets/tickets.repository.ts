@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { Brackets, type EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { UnitOfWork } from '../database/unit-of-work.js';
 import { Message } from './entities/message.entity.js';
 import { TicketEvent, type TicketEventType } from './entities/ticket-event.entity.js';
@@ -110,31 +110,16 @@ export class TicketsRepository {
    * the ticket back; the other gets null.
    */
   async claim(id: string, claimToken: string, leaseExpiresAt: Date, now: Date): Promise<Ticket | null> {
-    return this.uow.transaction(async (tx) => {
-      const result = await tx
-        .createQueryBuilder()
-        .update(Ticket)
-        .set({
-          status: TicketStatus.Processing,
-          claimToken,
-          leaseExpiresAt,
-          updatedAt: now,
-          processingAttempts: () => 'processing_attempts + 1',
-        })
-        .where('id = :id', { id })
-        .andWhere(
-          new Brackets((where) =>
-            where
-              .where('status = :received', { received: TicketStatus.Received })
-              .orWhere('(status = :processing AND (lease_expires_at IS NULL OR lease_expires_at < :now))', {
-                processing: TicketStatus.Processing,
-                now,
-              }),
-          ),
-        )
-        .execute();
-      return result.affected === 1 ? tx.findOneBy(Ticket, { id }) : null;
-    });
+    const [ticket] = await this.uow.updateReturning(
+      Ticket,
+      (p) =>
+        `UPDATE "tickets" SET "status" = ${p('status', TicketStatus.Processing)}, "claim_token" = ${p('claimToken', claimToken)}, ` +
+        `"lease_expires_at" = ${p('leaseExpiresAt', leaseExpiresAt)}, "updated_at" = ${p('updatedAt', now)}, ` +
+        `"processing_attempts" = "processing_attempts" + 1 ` +
+        `WHERE "id" = ${p('id', id)} AND ("status" = ${p('status', TicketStatus.Received)} OR ` +
+        `("status" = ${p('status', TicketStatus.Processing)} AND ("lease_expires_at" IS NULL OR "lease_expires_at" < ${p('leaseExpiresAt', now)})))`,
+    );
+    return ticket ?? null;
   }
 
   /** Extends a claim while work goes on; false when the claim was lost (taken over after expiry). */

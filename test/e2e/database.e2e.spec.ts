@@ -73,6 +73,43 @@ describe.each(testDatabases())('database on %s', (kind) => {
       await t.close();
     }
   });
+  it('claims a waiting ticket once, reading back the whole row in the same statement', async () => {
+    const t = await startTestApp({ DATABASE_URL: database.url });
+    try {
+      const tickets = t.app.get(TicketsRepository);
+      const uow = t.app.get(UnitOfWork);
+      const stored = await uow.transaction((tx) =>
+        tickets.insert(tx, { status: TicketStatus.Received, customerEmail: 'claim@example.ru', customerName: 'Ольга', subject: 'Заявка', now: new Date() }),
+      );
+      const now = new Date();
+      const lease = new Date(now.getTime() + 60_000);
+      const claims = await Promise.all([tickets.claim(stored.id, 'token-a', lease, now), tickets.claim(stored.id, 'token-b', lease, now)]);
+      const won = claims.filter((claim) => claim !== null);
+      expect(won).toHaveLength(1);
+      const [claimed] = won;
+      expect(claimed).toMatchObject({
+        id: stored.id,
+        number: stored.number,
+        status: TicketStatus.Processing,
+        customerName: 'Ольга',
+        subject: 'Заявка',
+        processingAttempts: 1,
+        revision: 1,
+        kbArticles: null,
+      });
+      expect(['token-a', 'token-b']).toContain(claimed!.claimToken);
+      expect(claimed!.leaseExpiresAt).toEqual(lease);
+      expect(claimed!.createdAt).toBeInstanceOf(Date);
+
+      // Under a live lease nobody else gets it; once the lease lapses, it can be taken over.
+      expect(await tickets.claim(stored.id, 'token-c', lease, now)).toBeNull();
+      const later = new Date(lease.getTime() + 1);
+      const takenOver = await tickets.claim(stored.id, 'token-c', new Date(later.getTime() + 60_000), later);
+      expect(takenOver).toMatchObject({ claimToken: 'token-c', processingAttempts: 2 });
+    } finally {
+      await t.close();
+    }
+  });
 });
 
 describe('query plans on SQLite', () => {
