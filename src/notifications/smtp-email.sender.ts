@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import nodemailer, { type Transporter } from 'nodemailer';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { parseEmailAddress } from '../common/email-address.js';
 import type { MailConfig } from '../config/app-config.js';
 import { composeMessage } from './email-composition.js';
@@ -8,33 +8,37 @@ import { EmailDeliveryError, type EmailSendResult, EmailSender, type OutgoingEma
 const TRANSIENT_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ECONNRESET', 'ECONNREFUSED', 'EPROTOCOL', 'ETLS']);
 
 /**
- * Sends over SMTP_URL with nodemailer: smtp:// upgrades with STARTTLS when the server offers it,
- * smtps:// is TLS from the start; credentials come from the URL. Connections are pooled.
+ * Sends over SMTP_URL with nodemailer's SMTP connection: smtp:// upgrades with STARTTLS when the
+ * server offers it, smtps:// is TLS from the start; credentials come from the URL. One connection
+ * per message (support mail is a few messages a second at most).
  *
- * The message is composed here and streamed to the server, so we know whether all of it was
- * handed over when a connection fails: before that, a retry is safe; after it, the server may
- * already have the message, and the failure is `uncertain` (never retried: no second e-mail).
+ * The connection reads the message only once the server has accepted the envelope and answered
+ * DATA with 354, so the end of our message stream says that all of it was handed over: a failure
+ * before that (connecting, MAIL FROM, RCPT TO, DATA) is temporary and safe to retry; after it, the
+ * server may already have the message, and the failure is `uncertain` (never retried: no second
+ * e-mail). nodemailer's pooled transport cannot tell the two apart: it buffers the message ahead
+ * of the envelope, so the stream ends before the first command is sent.
  */
 export class SmtpEmailSender extends EmailSender {
   readonly transport = 'smtp' as const;
-  private readonly transporter: Transporter;
+  private readonly options: SMTPConnection.Options;
+  private readonly auth: SMTPConnection.AuthenticationType | null;
+  private readonly open = new Set<SMTPConnection>();
 
   constructor(private readonly config: MailConfig) {
     super();
     const url = new URL(config.smtpUrl!);
-    this.transporter = nodemailer.createTransport({
+    this.options = {
       host: url.hostname,
       port: url.port ? Number(url.port) : url.protocol === 'smtps:' ? 465 : 587,
       secure: url.protocol === 'smtps:',
-      auth: url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
-      pool: true,
-      maxConnections: 3,
       connectionTimeout: Math.min(config.timeoutMs, 15_000),
       greetingTimeout: Math.min(config.timeoutMs, 15_000),
       socketTimeout: config.timeoutMs,
       // nodemailer would otherwise log through its own logger, with addresses; we log ourselves.
       logger: false,
-    });
+    };
+    this.auth = url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : null;
   }
 
   async send(email: OutgoingEmail): Promise<EmailSendResult> {
@@ -43,20 +47,50 @@ export class SmtpEmailSender extends EmailSender {
     const raw = Readable.from([message]).once('end', () => {
       handedOver = true;
     });
+    const connection = new SMTPConnection(this.options);
+    this.open.add(connection);
+    let failed = true;
     try {
-      const info = (await this.transporter.sendMail({
-        envelope: {
-          from: this.config.fromAddress,
-          to: email.to.map((to) => parseEmailAddress(to)?.address ?? to),
-        },
-        raw,
-      })) as { response?: string; rejected?: unknown[] };
+      await this.connect(connection);
+      const info = await new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) =>
+        connection.send(
+          { from: this.config.fromAddress, to: email.to.map((to) => parseEmailAddress(to)?.address ?? to) },
+          raw,
+          (error, sent) => (error ? reject(error) : resolve(sent)),
+        ),
+      );
       if (Array.isArray(info.rejected) && info.rejected.length > 0) {
         throw new EmailDeliveryError(`the server rejected ${info.rejected.length} recipient(s)`, 'permanent');
       }
+      failed = false;
       return { response: info.response ?? 'accepted' };
     } catch (error) {
       throw classify(error, handedOver);
+    } finally {
+      this.open.delete(connection);
+      if (failed) connection.close();
+      else connection.quit();
+    }
+  }
+
+  /** Connects (greeting, EHLO, STARTTLS when offered) and logs in when the URL has credentials. */
+  private async connect(connection: SMTPConnection): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const settle = (error?: unknown) => {
+        if (settled) return;
+        settled = true;
+        if (error) reject(error);
+        else resolve();
+      };
+      // Errors are also emitted as events for the whole life of the connection; unheard, they
+      // would crash the process. The send in flight gets the same error through its callback.
+      connection.on('error', settle);
+      connection.connect((error) => settle(error));
+    });
+    if (this.auth) {
+      const auth = this.auth;
+      await new Promise<void>((resolve, reject) => connection.login(auth, (error) => (error ? reject(error) : resolve())));
     }
   }
 
@@ -66,7 +100,8 @@ export class SmtpEmailSender extends EmailSender {
   }
 
   override async close(): Promise<void> {
-    this.transporter.close();
+    for (const connection of this.open) connection.close();
+    this.open.clear();
   }
 }
 

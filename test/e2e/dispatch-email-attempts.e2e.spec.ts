@@ -1,7 +1,7 @@
 import { createTestDatabase, type TestDatabase, testDatabases } from '../support/databases.js';
 import { eventsOf, outboundEmails, outboundNotices, uniqueAddress } from '../support/dispatch-helpers.js';
 import { customerEmail, outboxSettled, postEmail, waitForTicket } from '../support/http.js';
-import { DroppingSmtpServer } from '../support/dispatch-smtp-dropper.js';
+import { type DropStage, DroppingSmtpServer } from '../support/dispatch-smtp-dropper.js';
 import { decisionReply, type Stack, startStack } from '../support/stack.js';
 
 /**
@@ -71,5 +71,40 @@ describe.each(testDatabases())('an SMTP connection lost after the message was tr
     expect(dropper.transmitted[0]).toContain(`Message-ID: <${outbound!.messageId}>`);
     expect(outbound!.deliveryStatus).not.toBe('sent');
     expect(ticket.status).toBe('escalated');
+  });
+});
+
+describe.each(testDatabases())('an SMTP connection lost before the message was sent, on %s', (kind) => {
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+  });
+
+  afterAll(async () => {
+    await database.drop();
+  });
+
+  // Nothing of the reply reached the server yet: a retry cannot make a second copy, so the reply
+  // is retried and delivered, not set aside as "maybe delivered".
+  it.each<DropStage>(['MAIL', 'RCPT', 'DATA'])('dropped on %s: retried, delivered once, the ticket answered', async (stage) => {
+    const dropper = await DroppingSmtpServer.start(1, stage);
+    const stack = await startStack({ database, gigachat: { scope: 'GIGACHAT_API_B2B' }, env: { SMTP_URL: dropper.url } });
+    try {
+      stack.gigachat!.script(decisionReply({ decision: 'full_answer' }));
+      const accepted = await postEmail(stack.t, customerEmail({ from: uniqueAddress() })).expect(202);
+      const ticket = await waitForTicket(stack.t, accepted.body.ticketId, (t) => outboxSettled(t) && outboundEmails(t)[0]?.deliveryStatus === 'sent');
+
+      const [outbound] = outboundEmails(ticket);
+      expect(outbound).toMatchObject({ deliveryStatus: 'sent', attempts: 2 });
+      expect(dropper.transmitted).toHaveLength(1);
+      expect(dropper.transmitted[0]).toContain(`Message-ID: <${outbound!.messageId}>`);
+      expect(ticket.status).toBe('answered');
+      expect(eventsOf(ticket, 'delivery.retry')).toHaveLength(1);
+      expect(eventsOf(ticket, 'delivery.uncertain')).toHaveLength(0);
+    } finally {
+      await stack.close();
+      await dropper.close();
+    }
   });
 });

@@ -1,12 +1,16 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 
+/** Where the server hangs up: on a command, before answering it, or after the whole message. */
+export type DropStage = 'MAIL' | 'RCPT' | 'DATA' | 'after-data';
+
 /**
- * A minimal SMTP server on 127.0.0.1 that takes the whole message (DATA up to the final ".") and
- * then, for the first `dropAfterData` transactions, closes the connection instead of answering 250:
- * the message was transmitted, but the client cannot know whether it was taken. Real servers and
+ * A minimal SMTP server on 127.0.0.1 that closes the connection instead of answering, for the
+ * first `drops` transactions, at `stage`. After the whole message (DATA up to the final "."), the
+ * message was transmitted but the client cannot know whether it was taken: real servers and
  * networks do this (a relay restarting, a NAT timeout) and a retry then delivers the mail twice.
- * Later transactions are answered 250. Every transmitted message is recorded.
+ * On MAIL, RCPT or DATA nothing was transmitted and a retry is the right thing. Later
+ * transactions are answered 250. Every transmitted message is recorded.
  */
 export class DroppingSmtpServer {
   /** Raw messages whose DATA was fully transmitted, answered or not. */
@@ -16,15 +20,16 @@ export class DroppingSmtpServer {
   private constructor(
     private readonly server: Server,
     readonly url: string,
-    private dropAfterData: number,
+    private drops: number,
+    private readonly stage: DropStage,
   ) {}
 
-  static async start(dropAfterData: number): Promise<DroppingSmtpServer> {
+  static async start(drops: number, stage: DropStage = 'after-data'): Promise<DroppingSmtpServer> {
     const holder: { peer?: DroppingSmtpServer } = {};
     const server = createServer((socket) => holder.peer!.serve(socket));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    holder.peer = new DroppingSmtpServer(server, `smtp://127.0.0.1:${port}`, dropAfterData);
+    holder.peer = new DroppingSmtpServer(server, `smtp://127.0.0.1:${port}`, drops, stage);
     return holder.peer;
   }
 
@@ -50,8 +55,8 @@ export class DroppingSmtpServer {
           this.transmitted.push(buffer.slice(0, end + 2).replace(/\r\n\.\./g, '\r\n.'));
           buffer = buffer.slice(end + 5);
           inData = false;
-          if (this.dropAfterData > 0) {
-            this.dropAfterData--;
+          if (this.stage === 'after-data' && this.drops > 0) {
+            this.drops--;
             socket.destroy();
             return;
           }
@@ -63,6 +68,11 @@ export class DroppingSmtpServer {
         const line = buffer.slice(0, eol);
         buffer = buffer.slice(eol + 2);
         const verb = line.slice(0, 4).toUpperCase();
+        if (verb === this.stage && this.drops > 0) {
+          this.drops--;
+          socket.destroy();
+          return;
+        }
         if (verb === 'EHLO') {
           reply('250-dropper');
           reply('250 8BITMIME');
