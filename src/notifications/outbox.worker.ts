@@ -179,13 +179,16 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   private async deliverChat(message: Message, token: string): Promise<void> {
+    // The send's outcome is kept apart from recording it: a database error while recording a
+    // delivered notice must not pass for a Telegram failure (that would send it again).
+    let outcome: { messageId: string } | ChatDeliveryError;
     try {
-      const result = await this.chat.send({ html: message.html ?? message.text ?? '', text: message.text ?? '' });
-      await this.settle(message, token, null, `telegram message_id ${result.messageId}`, result.messageId);
+      outcome = await this.chat.send({ html: message.html ?? message.text ?? '', text: message.text ?? '' });
     } catch (error) {
-      const failure = error instanceof ChatDeliveryError ? error : new ChatDeliveryError(String(error), false);
-      await this.settle(message, token, failure);
+      outcome = error instanceof ChatDeliveryError ? error : new ChatDeliveryError(String(error), false);
     }
+    if (outcome instanceof ChatDeliveryError) await this.settle(message, token, outcome);
+    else await this.settle(message, token, null, `telegram message_id ${outcome.messageId}`, outcome.messageId);
   }
 
   /** Records how an attempt ended: sent, to be retried, or failed for good (then escalated). */
