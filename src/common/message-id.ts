@@ -57,7 +57,14 @@ export function deterministicMessageId(parts: { from: string; subject: string; d
   const hash = createHash('sha256')
     .update([parts.from.toLowerCase(), parts.subject, parts.date ?? '', parts.body].join('\u0000'))
     .digest('hex');
-  return `${hash.slice(0, 40)}@generated.ai-support.invalid`;
+  return `${hash.slice(0, 40)}@${GENERATED_DOMAIN}`;
+}
+
+const GENERATED_DOMAIN = 'generated.ai-support.invalid';
+
+/** True for an id `deterministicMessageId` made: no mail client ever saw it. */
+export function isGeneratedMessageId(id: string): boolean {
+  return id.endsWith(`@${GENERATED_DOMAIN}`);
 }
 
 /** `<id>` for headers. */

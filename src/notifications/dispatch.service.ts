@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { addressKey } from '../common/email-address.js';
-import { ownMessageId } from '../common/message-id.js';
+import { isGeneratedMessageId, ownMessageId } from '../common/message-id.js';
 import { AppConfig } from '../config/app-config.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
 import { DeliveryStatus, type Message, MessageChannel, MessageDirection, MessageKind } from '../tickets/entities/message.entity.js';
@@ -86,7 +86,10 @@ export class DispatchService {
       return;
     }
     const ownId = ownMessageId(randomUUID(), this.config.mail.fromDomain);
-    const parentId = replyTo ? (replyTo.rfcMessageId ?? replyTo.messageId) : null;
+    const customerId = replyTo ? (replyTo.rfcMessageId ?? replyTo.messageId) : null;
+    // Mail that came without a Message-ID has one we made up for de-duplication: the customer's
+    // client never saw it, so the reply names no parent rather than a false one.
+    const parentId = customerId && !isGeneratedMessageId(customerId) ? customerId : null;
     const reply = await this.messages.insert(
       tx,
       {

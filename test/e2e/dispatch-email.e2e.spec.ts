@@ -128,6 +128,20 @@ describe.each(testDatabases())('dispatch by e-mail over SMTP on %s', (kind) => {
     expect(messageIds(mail.parsed.references)).toEqual([root, messageId]);
   });
 
+  it('mail that came without a Message-ID gets a reply that names no made-up parent', async () => {
+    stack.gigachat!.script(decisionReply({ decision: 'full_answer' }));
+    const root = '<thread-root-without-id@mail.example.ru>';
+    const accepted = await postEmail(stack.t, customerEmail({ from: uniqueAddress(), messageId: undefined, references: root })).expect(202);
+    const ticket = await waitForTicket(stack.t, accepted.body.ticketId, outboxSettled);
+    const [mail] = await stack.smtp!.waitForMails(1);
+    // The de-duplication key we made up is on the stored message, never on the wire.
+    expect(ticket.messages.find((m) => m.direction === 'inbound')!.messageId).toMatch(/@generated\.ai-support\.invalid$/);
+    expect(mail.parsed.inReplyTo).toBeUndefined();
+    expect(messageIds(mail.parsed.references)).toEqual([root]);
+    expect(mail.raw).not.toContain('generated.ai-support.invalid');
+    expect(outboundEmails(ticket)[0]).toMatchObject({ deliveryStatus: 'sent', inReplyTo: null });
+  });
+
   it('line breaks in the customer’s subject and ids cannot add headers or recipients', async () => {
     const address = uniqueAddress('crlf');
     stack.gigachat!.script(decisionReply({ decision: 'full_answer' }));
