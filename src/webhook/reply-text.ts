@@ -57,6 +57,9 @@ const formatTableCell: FormatCallback = (elem, walk, builder) => {
 const BASE_HTML_OPTIONS: HtmlToTextOptions = {
   // The LLM reads logical lines; hard wrapping would only split sentences.
   wordwrap: false,
+  // The converter recurses per nesting level (5,000 nested <div>s overflowed the stack); bodies
+  // nested deeper than MAX_NESTING never reach it, and this is the second line of defence.
+  limits: { maxDepth: 2000 },
   formatters: { tableCell: formatTableCell },
   selectors: [
     // Links: "text (url)", and only the text when it already is the URL (mailto: is stripped by the
@@ -109,16 +112,24 @@ const QUOTE_CONTAINER_SELECTORS: string[] = [
  * Markers after which the whole rest of an HTML body is history. Outlook does not wrap the quoted
  * message in a container: the header block comes first and the old message follows as siblings,
  * so the HTML is cut at the earliest marker (htmlparser2 closes the tags left open).
+ *
+ * Each marker is an opening <div> with a telling attribute. The tags are found first with a
+ * pattern whose attribute list stops at the next "<" or ">", and only then tested: a single
+ * pattern with `[^>]*` before the attribute took time quadratic in the length of a body of
+ * unclosed "<div " (11 s for 160 KB, the event loop blocked throughout).
  */
-const HTML_HISTORY_MARKERS: RegExp[] = [
+const DIV_TAG = /<div\b[^<>]*>/gi;
+const HTML_HISTORY_DIVS: RegExp[] = [
   // Outlook on the web / new Outlook: empty marker div placed right before the reply header.
-  /<div\b[^>]*\bid\s*=\s*["']?appendonsend\b/i,
+  /\bid\s*=\s*["']?appendonsend\b/i,
   // Outlook on the web / mobile: "From/Sent/To/Subject" header div, usually after an <hr>.
-  /(?:<hr\b[^>]*>\s*)?<div\b[^>]*\bid\s*=\s*["']?divRplyFwdMsg\b/i,
+  /\bid\s*=\s*["']?divRplyFwdMsg\b/i,
   // Outlook desktop (Windows/Mac): header block drawn with a thin top border;
   // #E1E1E1 since Outlook 2013, #B5C4DF in Outlook 2007/2010.
-  /<div\b[^>]*\bstyle\s*=\s*["'][^"'>]*border:\s*none;\s*border-top:\s*solid\s+#(?:E1E1E1|B5C4DF)\s+1(?:\.0)?pt/i,
+  /\bstyle\s*=\s*["'][^"'<>]*border:\s*none;\s*border-top:\s*solid\s+#(?:E1E1E1|B5C4DF)\s+1(?:\.0)?pt/i,
 ];
+/** The <hr> Outlook draws right above its reply header goes with it. */
+const HR_BEFORE = /<hr\b[^<>]*>\s*$/i;
 
 const convertFull = compile(BASE_HTML_OPTIONS);
 const convertWithoutQuotes = compile({
@@ -129,16 +140,42 @@ const convertWithoutQuotes = compile({
   ],
 });
 
-/** Drop everything from the first Outlook history marker on. */
-function cutHtmlHistory(html: string): string {
-  let cutAt = html.length;
-  for (const marker of HTML_HISTORY_MARKERS) {
-    const match = marker.exec(html);
-    if (match && match.index < cutAt) {
-      cutAt = match.index;
+/** HTML read for the analysis text (the stored HTML stays whole): no letter is longer. */
+const MAX_HTML_FOR_TEXT = 512 * 1024;
+/** Real mail nests a few dozen elements deep; beyond this the body is treated as hostile. */
+const MAX_NESTING = 1000;
+const ANY_TAG = /<(\/?)([a-z][a-z0-9-]*)\b[^<>]*?(\/?)>/gi;
+/** Elements that never nest: void ones, and those an opening sibling closes implicitly. */
+const FLAT_ELEMENTS = new Set([
+  'area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'param', 'source', 'track', 'wbr',
+  'p', 'li', 'dt', 'dd', 'td', 'th', 'tr', 'thead', 'tbody', 'tfoot', 'option', 'optgroup', 'rt', 'rp', 'caption', 'colgroup',
+]);
+
+/** How deep the elements nest, counted in one linear pass; stops counting past `limit`. */
+function nestingDepth(html: string, limit: number): number {
+  let depth = 0;
+  let deepest = 0;
+  for (const [, closing, name, selfClosing] of html.matchAll(ANY_TAG)) {
+    if (selfClosing || FLAT_ELEMENTS.has(name.toLowerCase())) continue;
+    if (closing) {
+      depth = Math.max(0, depth - 1);
+    } else if (++depth > deepest) {
+      deepest = depth;
+      if (deepest > limit) break;
     }
   }
-  return html.slice(0, cutAt);
+  return deepest;
+}
+
+/** Drop everything from the first Outlook history marker on. */
+function cutHtmlHistory(html: string): string {
+  for (const match of html.matchAll(DIV_TAG)) {
+    if (!HTML_HISTORY_DIVS.some((marker) => marker.test(match[0]))) continue;
+    const before = html.slice(Math.max(0, match.index - 512), match.index);
+    const hr = HR_BEFORE.exec(before);
+    return html.slice(0, hr ? match.index - before.length + hr.index : match.index);
+  }
+  return html;
 }
 
 /**
@@ -151,7 +188,13 @@ export function htmlToPlainText(html: string, options: HtmlToPlainTextOptions = 
   if (!html.trim()) {
     return '';
   }
-  const text = options.stripQuotes ? convertWithoutQuotes(cutHtmlHistory(html)) : convertFull(html);
+  const input = html.length > MAX_HTML_FOR_TEXT ? html.slice(0, MAX_HTML_FOR_TEXT) : html;
+  if (nestingDepth(input, MAX_NESTING) > MAX_NESTING) {
+    // Not a letter but a parser bomb: the converter's time grows with depth × size (200,000
+    // nested <div>s took 19 s). The words without the markup are enough to analyse.
+    return normaliseWhitespace(input.replace(/<[^<>]*>?/g, ' ').replace(/[\u00a0\u202f]/g, ' '));
+  }
+  const text = options.stripQuotes ? convertWithoutQuotes(cutHtmlHistory(input)) : convertFull(input);
   // Outlook and Gmail pad with &nbsp;, which html-to-text does not treat as whitespace.
   return normaliseWhitespace(text.replace(/[\u00a0\u202f]/g, ' '));
 }

@@ -516,3 +516,30 @@ describe('extractCleanText', () => {
     expect(extractCleanText({ text: null, html: null })).toBe('');
   });
 });
+
+// Bodies built to break the converter: the HTML part is read on the request path, so each must
+// finish in time linear in its size (a quadratic one runs for minutes and the test times out)
+// and must not throw.
+describe('hostile HTML bodies', () => {
+  it('half a megabyte of unclosed "<div " tags', () => {
+    expect(extractCleanText({ html: '<div '.repeat(100_000) })).toBe('');
+  });
+
+  it('an unclosed style attribute that never reaches its Outlook border', () => {
+    expect(htmlToPlainText(`<p>Здравствуйте</p><div style="border:none;${'x'.repeat(500_000)}`, { stripQuotes: true })).toBe('Здравствуйте');
+  });
+
+  it('elements nested 100,000 deep keep their words and do not overflow the stack', () => {
+    expect(extractCleanText({ html: `${'<div>'.repeat(100_000)}Где мой заказ 4821?${'</div>'.repeat(100_000)}` })).toBe('Где мой заказ 4821?');
+  });
+
+  it('ordinary nesting a few hundred deep is still converted with its structure', () => {
+    const html = `${'<div>'.repeat(300)}<p>Первая строка</p><p>Вторая строка</p>${'</div>'.repeat(300)}`;
+    expect(htmlToPlainText(html)).toBe('Первая строка\n\nВторая строка');
+  });
+
+  it('Outlook history is still cut at its marker, with the rule above it', () => {
+    const html = '<p>Новый вопрос</p><hr style="display:inline-block;width:98%"><div id="divRplyFwdMsg" dir="ltr"><b>From:</b> Support</div><p>Старое письмо</p>';
+    expect(htmlToPlainText(html, { stripQuotes: true })).toBe('Новый вопрос');
+  });
+});
