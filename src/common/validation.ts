@@ -7,8 +7,6 @@ const VALIDATOR_OPTIONS: ValidatorOptions = {
   whitelist: true,
   forbidNonWhitelisted: true,
   forbidUnknownValues: true,
-  // One message per field: "from: must be a string" says it all; three rules failing says less.
-  stopAtFirstError: true,
 };
 
 /** class-validator's tree of errors as a flat list of `field: message`. */
@@ -16,9 +14,11 @@ export function flattenValidationErrors(errors: ValidationError[], parent = ''):
   const flat: FieldError[] = [];
   for (const error of errors) {
     const field = parent ? `${parent}.${error.property}` : error.property;
-    for (const message of Object.values(error.constraints ?? {})) {
-      flat.push({ field: field || 'body', message: message.replace(/^property (\S+) should not exist$/, 'is not a known field') });
-    }
+    // One message per field: "from: must be a string" says it all; three rules failing says less.
+    // The rules run in the reverse of the order they are written (decorators apply bottom-up), so
+    // the last one that failed is the first written: the type before the length, for instance.
+    const message = Object.values(error.constraints ?? {}).at(-1);
+    if (message) flat.push({ field: field || 'body', message: message.replace(/^property (\S+) should not exist$/, 'is not a known field') });
     if (error.children?.length) flat.push(...flattenValidationErrors(error.children, field));
   }
   return flat;

@@ -100,10 +100,18 @@ export class WebhookController {
 
   private async readEmail(request: RawBodyRequest): Promise<InboundEmail> {
     const now = new Date();
-    if (request.is(RFC822_TYPES) && Buffer.isBuffer(request.body)) {
-      return inboundEmailFromMime(request.body, now);
+    // The media type from the header itself: Express's req.is() answers null for a request
+    // without a body, which would make an empty POST a 415 instead of a 400 naming the body.
+    const type = (request.headers['content-type'] ?? '').split(';', 1)[0].trim().toLowerCase();
+    if (RFC822_TYPES.includes(type)) {
+      // An empty body arrives undefined: the parser's own check answers it.
+      return inboundEmailFromMime(Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0), now);
     }
-    if (request.is(['application/json', 'application/*+json']) && request.body !== undefined) {
+    if (type === 'application/json' || /^application\/[^/]+\+json$/.test(type)) {
+      // Express leaves a body-less request's body undefined, and makes an empty one `{}`.
+      if (request.body === undefined || request.headers['content-length'] === '0') {
+        throw AppError.field('body', 'is empty; send the e-mail as a JSON object');
+      }
       const dto = await validateDto(InboundEmailDto, request.body, (email) => email.crossFieldErrors());
       return inboundEmailFromJson(dto, now);
     }

@@ -100,6 +100,7 @@ describe.each(testDatabases())('webhook validation on %s', (kind) => {
     ['a JSON array', JSON.stringify([customerEmail()]), 'VALIDATION_FAILED'],
     ['a JSON string', JSON.stringify('ivan@example.ru'), 'MALFORMED_BODY'],
     ['JSON null', 'null', 'MALFORMED_BODY'],
+    ['an empty body', '', 'VALIDATION_FAILED'],
   ];
 
   it.each(invalidBodies)('400 naming `body` for %s; nothing stored; still serving', async (_name, raw, code) => {
@@ -116,6 +117,17 @@ describe.each(testDatabases())('webhook validation on %s', (kind) => {
     const res = await request(stack.t.http).post('/api/webhook/email').set('Content-Type', 'application/json').send('{}');
     await expectRefused(res, 'from');
     expect(await tableCounts(stack.t)).toEqual(before);
+  });
+
+  // Several rules guard each field; the message is the first one written (its type), not
+  // whichever ran first (the length limit, which says nothing useful about a missing field).
+  it.each([
+    ['from missing', { text: 'Привет' }, 'from', 'from must be a string'],
+    ['from a number', { from: 123, text: 'Привет' }, 'from', 'from must be a string'],
+    ['subject a number', { from: 'ivan@example.ru', subject: 5, text: 'Привет' }, 'subject', 'subject must be a string'],
+  ])('%s: one message for the field, about its type', async (_name, body, field, message) => {
+    const res = await request(stack.t.http).post('/api/webhook/email').send(body).expect(400);
+    expect(res.body.errors).toEqual([{ field, message }]);
   });
 
   it('an invalid ?wait= is refused naming wait, before anything is stored', async () => {
