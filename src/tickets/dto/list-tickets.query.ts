@@ -1,9 +1,11 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { IsEnum, IsInt, IsOptional, IsString, MaxLength, Min } from 'class-validator';
+import { IsEnum, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { Decision, TicketStatus } from '../ticket-status.js';
 
 export const MAX_PAGE_SIZE = 100;
+/** Far past any inbox, and small enough that the row offset stays an exact integer on both databases. */
+export const MAX_PAGE = 1_000_000;
 
 export class ListTicketsQuery {
   @ApiPropertyOptional({ enum: TicketStatus, enumName: 'TicketStatus', example: TicketStatus.Escalated })
@@ -26,11 +28,12 @@ export class ListTicketsQuery {
   @MaxLength(200)
   q?: string;
 
-  @ApiPropertyOptional({ minimum: 1, default: 1, example: 1 })
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE, default: 1, example: 1 })
   @IsOptional()
   @Type(() => Number)
-  @IsInt({ message: 'must be a whole number ≥ 1' })
-  @Min(1, { message: 'must be a whole number ≥ 1' })
+  @IsInt({ message: `must be a whole number from 1 to ${MAX_PAGE}` })
+  @Min(1, { message: `must be a whole number from 1 to ${MAX_PAGE}` })
+  @Max(MAX_PAGE, { message: `must be a whole number from 1 to ${MAX_PAGE}` })
   page: number = 1;
 
   @ApiPropertyOptional({
