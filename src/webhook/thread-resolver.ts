@@ -8,6 +8,7 @@ import { TicketsRepository } from '../tickets/tickets.repository.js';
 import type { InboundEmail } from './inbound-email.js';
 
 const TICKET_TAG = /\[#(\d{1,9})\]/g;
+const MAX_TICKET_TAGS = 3;
 
 /**
  * Finds the ticket an e-mail continues (SPEC.md "Threading"): In-Reply-To and References are looked
@@ -29,10 +30,24 @@ export class ThreadResolver {
       const ticket = await this.tickets.findById(ticketId, tx);
       if (ticket) return ticket;
     }
-    for (const match of email.subject.matchAll(TICKET_TAG)) {
-      const ticket = await this.tickets.findByNumber(Number(match[1]), tx);
+    for (const number of ticketTagsOf(email.subject)) {
+      const ticket = await this.tickets.findByNumber(number, tx);
       if (ticket && addressKey(ticket.customerEmail) === addressKey(email.from.address)) return ticket;
     }
     return null;
   }
+}
+
+/**
+ * The first few distinct `[#n]` tags of a subject. A real subject carries one (two after a
+ * forward); each costs a lookup inside the writing transaction, so a subject of thousands of tags
+ * would hold every other e-mail up.
+ */
+function ticketTagsOf(subject: string): number[] {
+  const numbers = new Set<number>();
+  for (const match of subject.matchAll(TICKET_TAG)) {
+    numbers.add(Number(match[1]));
+    if (numbers.size === MAX_TICKET_TAGS) break;
+  }
+  return [...numbers];
 }

@@ -170,6 +170,18 @@ ${SECOND_TEXT}`);
     await waitForTicket(stack.t, res.body.ticketId, outboxSettled);
   });
 
+  it('only the first three distinct [#n] tags of a subject are looked up', async () => {
+    const ticket = await awaitingCustomer('ivan.thread10@example.ru');
+    // Thousands of tags cost three lookups, not thousands: the customer's own tag after three
+    // unknown ones is not read, so the e-mail opens a new ticket.
+    const flood = `${'[#987601]'.repeat(2000)} [#987602] [#987603]`;
+    const late = await postEmail(stack.t, customerEmail({ from: 'ivan.thread10@example.ru', subject: `${flood} [#${ticket.number}]` })).expect(202);
+    expect(late.body).toMatchObject({ followUp: false });
+    await waitForTicket(stack.t, late.body.ticketId, outboxSettled);
+    // Within the first three it is.
+    await expectJoins(ticket, customerEmail({ from: 'ivan.thread10@example.ru', subject: `[#987601] [#987602] [#${ticket.number}]`, text: SECOND_TEXT }));
+  });
+
   it('In-Reply-To naming an unknown message opens a new ticket', async () => {
     const res = await postEmail(stack.t, customerEmail({ from: 'ivan.thread9@example.ru', inReplyTo: '<never-seen-1@elsewhere.example>', references: '<never-seen-0@elsewhere.example>' })).expect(202);
     expect(res.body).toMatchObject({ followUp: false, status: 'received' });
