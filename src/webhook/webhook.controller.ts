@@ -45,7 +45,9 @@ export class WebhookController {
   ) {}
 
   @Post('email')
-  @UseGuards(ThrottlerGuard, WebhookAuthGuard)
+  // Credentials first: requests without the secret (cheap to refuse) must not spend the budget
+  // of the provider that has it, which behind one proxy shares their address.
+  @UseGuards(WebhookAuthGuard, ThrottlerGuard)
   @ApiOperation({
     summary: 'Take an inbound e-mail',
     description:

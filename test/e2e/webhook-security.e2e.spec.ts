@@ -227,6 +227,20 @@ ${'Очень длинное письмо. '.repeat(900)}
     });
   });
 
+  describe('with WEBHOOK_SECRET and WEBHOOK_RATE_LIMIT=3 per 60 s', () => {
+    const stack = stackForSuite(kind, { gigachat: { scope: 'GIGACHAT_API_B2B' }, env: { WEBHOOK_SECRET: SECRET, WEBHOOK_RATE_LIMIT: '3', WEBHOOK_RATE_WINDOW_SECONDS: '60' } });
+
+    // Behind one proxy every caller has the same address: requests without the secret must not
+    // spend the budget of the provider that has it.
+    it('requests without valid credentials get 401 and leave the budget to the provider', async () => {
+      for (let i = 0; i < 5; i++) expectError(await postJson(stack.t, JSON.stringify(customerEmail()), { 'X-Webhook-Token': 'wrong-token-0123456789' }), 401, 'UNAUTHORIZED');
+      const accepted = [];
+      for (let i = 0; i < 3; i++) accepted.push(await postJson(stack.t, JSON.stringify(customerEmail()), { 'X-Webhook-Token': SECRET }).expect(202));
+      expectError(await postJson(stack.t, JSON.stringify(customerEmail()), { 'X-Webhook-Token': SECRET }), 429, 'RATE_LIMITED');
+      for (const res of accepted) await waitForTicket(stack.t, res.body.ticketId, outboxSettled);
+    });
+  });
+
   describe('without WEBHOOK_BODY_LIMIT', () => {
     let database: TestDatabase;
     let stack: Stack;
