@@ -5,12 +5,15 @@ import type { MailConfig } from '../config/app-config.js';
 import { composeMessage } from './email-composition.js';
 import { EmailDeliveryError, type EmailSendResult, EmailSender, type OutgoingEmail } from './email-sender.js';
 
+const MAX_IDLE_CONNECTIONS = 4;
+const IDLE_TIMEOUT_MS = 30_000;
 const TRANSIENT_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ECONNRESET', 'ECONNREFUSED', 'EPROTOCOL', 'ETLS']);
 
 /**
  * Sends over SMTP_URL with nodemailer's SMTP connection: smtp:// upgrades with STARTTLS when the
- * server offers it, smtps:// is TLS from the start; credentials come from the URL. One connection
- * per message (support mail is a few messages a second at most).
+ * server offers it, smtps:// is TLS from the start; credentials come from the URL. A connection
+ * that sent a message is kept for the next one (up to a few, closed after 30 s idle); one that
+ * failed in any way is closed.
  *
  * The connection reads the message only once the server has accepted the envelope and answered
  * DATA with 354, so the end of our message stream says that all of it was handed over: a failure
@@ -24,6 +27,9 @@ export class SmtpEmailSender extends EmailSender {
   private readonly options: SMTPConnection.Options;
   private readonly auth: SMTPConnection.AuthenticationType | null;
   private readonly open = new Set<SMTPConnection>();
+  /** Connections that sent their last message and wait for the next, most recent last. */
+  private readonly idle: SMTPConnection[] = [];
+  private closed = false;
 
   constructor(private readonly config: MailConfig) {
     super();
@@ -47,13 +53,13 @@ export class SmtpEmailSender extends EmailSender {
     const raw = Readable.from([message]).once('end', () => {
       handedOver = true;
     });
-    const connection = new SMTPConnection(this.options);
-    this.open.add(connection);
+    let connection: SMTPConnection | null = null;
     let failed = true;
     try {
-      await this.connect(connection);
+      connection = await this.acquire();
+      const open = connection;
       const info = await new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) =>
-        connection.send(
+        open.send(
           { from: this.config.fromAddress, to: email.to.map((to) => parseEmailAddress(to)?.address ?? to) },
           raw,
           (error, sent) => (error ? reject(error) : resolve(sent)),
@@ -67,10 +73,52 @@ export class SmtpEmailSender extends EmailSender {
     } catch (error) {
       throw classify(error, handedOver);
     } finally {
-      this.open.delete(connection);
-      if (failed) connection.close();
-      else connection.quit();
+      if (connection) this.release(connection, failed);
     }
+  }
+
+  /**
+   * The most recently kept connection, else a new one. A kept connection leaves the list when it
+   * ends; one the server dropped unnoticed fails at MAIL FROM, which is temporary and retried.
+   */
+  private async acquire(): Promise<SMTPConnection> {
+    const kept = this.idle.pop();
+    if (kept) return kept;
+    const connection = new SMTPConnection(this.options);
+    this.open.add(connection);
+    connection.once('end', () => this.discard(connection));
+    try {
+      await this.connect(connection);
+    } catch (error) {
+      this.discard(connection);
+      throw error;
+    }
+    return connection;
+  }
+
+  private release(connection: SMTPConnection, failed: boolean): void {
+    if (failed || this.closed || this.idle.length >= MAX_IDLE_CONNECTIONS) {
+      this.discard(connection, !failed);
+      return;
+    }
+    this.idle.push(connection);
+    const timer = setTimeout(() => {
+      const index = this.idle.indexOf(connection);
+      if (index >= 0) {
+        this.idle.splice(index, 1);
+        this.discard(connection, true);
+      }
+    }, IDLE_TIMEOUT_MS);
+    timer.unref();
+  }
+
+  /** Closes a connection: politely (QUIT) after a success, at once after a failure. */
+  private discard(connection: SMTPConnection, polite = false): void {
+    if (!this.open.delete(connection)) return;
+    const index = this.idle.indexOf(connection);
+    if (index >= 0) this.idle.splice(index, 1);
+    if (polite) connection.quit();
+    else connection.close();
   }
 
   /** Connects (greeting, EHLO, STARTTLS when offered) and logs in when the URL has credentials. */
@@ -100,8 +148,8 @@ export class SmtpEmailSender extends EmailSender {
   }
 
   override async close(): Promise<void> {
-    for (const connection of this.open) connection.close();
-    this.open.clear();
+    this.closed = true;
+    for (const connection of [...this.open]) this.discard(connection, this.idle.includes(connection));
   }
 }
 

@@ -142,6 +142,17 @@ describe.each(testDatabases())('dispatch by e-mail over SMTP on %s', (kind) => {
     expect(outboundEmails(ticket)[0]).toMatchObject({ deliveryStatus: 'sent', inReplyTo: null });
   });
 
+  it('replies one after another go over one kept SMTP connection', async () => {
+    alwaysDecide(stack.gigachat!, { decision: 'full_answer' });
+    for (let i = 0; i < 3; i++) {
+      const accepted = await postEmail(stack.t, customerEmail({ from: uniqueAddress() })).expect(202);
+      await waitForTicket(stack.t, accepted.body.ticketId, outboxSettled);
+    }
+    expect(await stack.smtp!.waitForMails(3)).toHaveLength(3);
+    // At most one new connection: none when the one kept from an earlier test is still open.
+    expect(stack.smtp!.connections).toBeLessThanOrEqual(1);
+  });
+
   it('line breaks in the customer’s subject and ids cannot add headers or recipients', async () => {
     const address = uniqueAddress('crlf');
     stack.gigachat!.script(decisionReply({ decision: 'full_answer' }));

@@ -65,6 +65,7 @@ export class SmtpPeer {
   private readonly counted = new Set<string>();
   private readonly sleepers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   private attemptCount = 0;
+  private connectionCount = 0;
   private delayMs = 0;
   private closing: Promise<void> | undefined;
 
@@ -95,6 +96,10 @@ export class SmtpPeer {
       banner: 'ai-support test SMTP peer',
       size: 50 * 1024 * 1024,
       closeTimeout: 100,
+      onConnect: (_session, callback) => {
+        holder.peer!.connectionCount++;
+        callback();
+      },
       onAuth: (auth, session, callback) => holder.peer!.onAuth(auth, session, callback),
       onMailFrom: (address, session, callback) => holder.peer!.onMailFrom(address, session, callback),
       onRcptTo: (address, session, callback) => holder.peer!.onRcptTo(address, session, callback),
@@ -126,6 +131,11 @@ export class SmtpPeer {
    */
   get attempts(): number {
     return this.attemptCount;
+  }
+
+  /** Client connections opened since the start or the last reset. */
+  get connections(): number {
+    return this.connectionCount;
   }
 
   /**
@@ -167,12 +177,13 @@ export class SmtpPeer {
     });
   }
 
-  /** Forgets received mails, attempts, scripted failures and the delay. */
+  /** Forgets received mails, attempts, connections, scripted failures and the delay. */
   reset(): void {
     this.received.length = 0;
     this.failures.length = 0;
     this.counted.clear();
     this.attemptCount = 0;
+    this.connectionCount = 0;
     this.delayMs = 0;
   }
 
