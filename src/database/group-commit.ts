@@ -7,34 +7,29 @@ interface Pending<T> {
   reject: (error: unknown) => void;
 }
 
-export interface GroupCommitOptions {
-  /** Units per transaction at most. */
-  maxBatch: number;
-  /** Transactions running at once: 1 on SQLite (one writer anyway), a few on PostgreSQL's pool. */
-  concurrency: number;
-}
-
 /**
- * Group commit: units of work submitted while transactions are running share the next one, each
+ * Group commit: units of work submitted while a transaction is running share the next one, each
  * inside its own savepoint. One failing unit (a duplicate key, say) rolls back to its savepoint and
  * fails alone; the others commit together. Under load this turns hundreds of tiny transactions a
- * second into a few larger ones — on SQLite a commit costs far more than the inserts it carries —
- * and adds no latency when idle (a lone unit runs in a plain transaction at once).
+ * second into a few larger ones — on SQLite, its one writer, a commit costs far more than the
+ * inserts it carries — and adds no latency when idle (a lone unit runs in a plain transaction at
+ * once). One transaction runs at a time.
  */
 export class GroupCommit<T> {
   private readonly queue: Array<Pending<T>> = [];
-  private running = 0;
+  private running = false;
   private scheduled = false;
 
   constructor(
     private readonly uow: UnitOfWork,
-    private readonly options: GroupCommitOptions,
+    /** Units per transaction at most. */
+    private readonly maxBatch: number,
   ) {}
 
   run(work: (tx: EntityManager) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve, reject });
-      if (!this.scheduled && this.running < this.options.concurrency) {
+      if (!this.scheduled && !this.running) {
         this.scheduled = true;
         // Let the requests that arrived in this turn of the event loop join the first batch.
         setImmediate(() => {
@@ -46,17 +41,13 @@ export class GroupCommit<T> {
   }
 
   private pump(): void {
-    while (this.queue.length > 0 && this.running < this.options.concurrency) {
-      // Spread what waits over the free transactions, so PostgreSQL's connections work in parallel.
-      const free = this.options.concurrency - this.running;
-      const size = Math.min(this.options.maxBatch, Math.ceil(this.queue.length / free));
-      const batch = this.queue.splice(0, size);
-      this.running++;
-      void (batch.length === 1 ? this.runAlone(batch[0]) : this.runTogether(batch)).finally(() => {
-        this.running--;
-        this.pump();
-      });
-    }
+    if (this.running || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, this.maxBatch);
+    this.running = true;
+    void (batch.length === 1 ? this.runAlone(batch[0]) : this.runTogether(batch)).finally(() => {
+      this.running = false;
+      this.pump();
+    });
   }
 
   private async runAlone(item: Pending<T>): Promise<void> {
