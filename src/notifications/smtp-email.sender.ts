@@ -58,13 +58,8 @@ export class SmtpEmailSender extends EmailSender {
     try {
       connection = await this.acquire();
       const open = connection;
-      const info = await new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) =>
-        open.send(
-          { from: this.config.fromAddress, to: email.to.map((to) => parseEmailAddress(to)?.address ?? to) },
-          raw,
-          (error, sent) => (error ? reject(error) : resolve(sent)),
-        ),
-      );
+      const envelope = { from: this.config.fromAddress, to: email.to.map((to) => parseEmailAddress(to)?.address ?? to) };
+      const info = await step<SMTPConnection.SentMessageInfo>(open, (done) => open.send(envelope, raw, done));
       if (Array.isArray(info.rejected) && info.rejected.length > 0) {
         throw new EmailDeliveryError(`the server rejected ${info.rejected.length} recipient(s)`, 'permanent');
       }
@@ -123,23 +118,12 @@ export class SmtpEmailSender extends EmailSender {
 
   /** Connects (greeting, EHLO, STARTTLS when offered) and logs in when the URL has credentials. */
   private async connect(connection: SMTPConnection): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const settle = (error?: unknown) => {
-        if (settled) return;
-        settled = true;
-        if (error) reject(error);
-        else resolve();
-      };
-      // Errors are also emitted as events for the whole life of the connection; unheard, they
-      // would crash the process. The send in flight gets the same error through its callback.
-      connection.on('error', settle);
-      connection.connect((error) => settle(error));
-    });
-    if (this.auth) {
-      const auth = this.auth;
-      await new Promise<void>((resolve, reject) => connection.login(auth, (error) => (error ? reject(error) : resolve())));
-    }
+    // Errors are also emitted as events for the whole life of the connection; unheard, they would
+    // crash the process. The step in flight, if any, settles on them through `step`.
+    connection.on('error', () => undefined);
+    await step<unknown>(connection, (done) => connection.connect((error) => done(error)));
+    const auth = this.auth;
+    if (auth) await step<unknown>(connection, (done) => connection.login(auth, (error) => done(error)));
   }
 
   async wasDelivered(): Promise<boolean | null> {
@@ -151,6 +135,30 @@ export class SmtpEmailSender extends EmailSender {
     this.closed = true;
     for (const connection of [...this.open]) this.discard(connection, this.idle.includes(connection));
   }
+}
+
+/**
+ * One step of the SMTP dialogue (connect, login, send), settled by its callback, or by the
+ * connection failing or ending first: nodemailer drops a pending login's callback when the
+ * connection fails, which would leave the step, and the outbox behind it, waiting for ever.
+ */
+function step<T>(connection: SMTPConnection, start: (done: (error?: Error | null, value?: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const finish = (error?: Error | null, value?: T) => {
+      if (settled) return;
+      settled = true;
+      connection.off('error', onError);
+      connection.off('end', onEnd);
+      if (error) reject(error);
+      else resolve(value as T);
+    };
+    const onError = (error: Error) => finish(error);
+    const onEnd = () => finish(Object.assign(new Error('the SMTP connection closed'), { code: 'ECONNECTION' }));
+    connection.on('error', onError);
+    connection.on('end', onEnd);
+    start(finish);
+  });
 }
 
 function classify(error: unknown, handedOver: boolean): EmailDeliveryError {

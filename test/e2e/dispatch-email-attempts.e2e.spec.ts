@@ -1,5 +1,5 @@
 import { createTestDatabase, type TestDatabase, testDatabases } from '../support/databases.js';
-import { eventsOf, outboundEmails, outboundNotices, uniqueAddress } from '../support/dispatch-helpers.js';
+import { alwaysDecide, eventsOf, outboundEmails, outboundNotices, uniqueAddress } from '../support/dispatch-helpers.js';
 import { customerEmail, outboxSettled, postEmail, waitForTicket } from '../support/http.js';
 import { type DropStage, DroppingSmtpServer } from '../support/dispatch-smtp-dropper.js';
 import { decisionReply, type Stack, startStack } from '../support/stack.js';
@@ -102,6 +102,26 @@ describe.each(testDatabases())('an SMTP connection lost before the message was s
       expect(ticket.status).toBe('answered');
       expect(eventsOf(ticket, 'delivery.retry')).toHaveLength(1);
       expect(eventsOf(ticket, 'delivery.uncertain')).toHaveLength(0);
+    } finally {
+      await stack.close();
+      await dropper.close();
+    }
+  });
+
+  // nodemailer forgets a pending login when its connection fails: the attempt must still end
+  // (and the outbox go on), not wait for ever.
+  it('dropped during AUTH: retried, delivered once, and the outbox keeps going', async () => {
+    const dropper = await DroppingSmtpServer.start(1, 'AUTH');
+    const url = dropper.url.replace('smtp://', 'smtp://robot:secret@');
+    const stack = await startStack({ database, gigachat: { scope: 'GIGACHAT_API_B2B' }, env: { SMTP_URL: url } });
+    try {
+      alwaysDecide(stack.gigachat!, { decision: 'full_answer' });
+      const first = await postEmail(stack.t, customerEmail({ from: uniqueAddress() })).expect(202);
+      const ticket = await waitForTicket(stack.t, first.body.ticketId, (t) => outboxSettled(t) && outboundEmails(t)[0]?.deliveryStatus === 'sent');
+      expect(outboundEmails(ticket)[0]).toMatchObject({ deliveryStatus: 'sent', attempts: 2 });
+      const second = await postEmail(stack.t, customerEmail({ from: uniqueAddress() })).expect(202);
+      await waitForTicket(stack.t, second.body.ticketId, (t) => outboxSettled(t) && outboundEmails(t)[0]?.deliveryStatus === 'sent');
+      expect(dropper.transmitted).toHaveLength(2);
     } finally {
       await stack.close();
       await dropper.close();

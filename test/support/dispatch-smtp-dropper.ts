@@ -2,11 +2,11 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 
 /** Where the server hangs up: on a command, before answering it, or after the whole message. */
-export type DropStage = 'MAIL' | 'RCPT' | 'DATA' | 'after-data';
+export type DropStage = 'AUTH' | 'MAIL' | 'RCPT' | 'DATA' | 'after-data';
 
 /**
  * A minimal SMTP server on 127.0.0.1 that closes the connection instead of answering, for the
- * first `drops` transactions, at `stage`. After the whole message (DATA up to the final "."), the
+ * first `drops` transactions (or logins), at `stage`. After the whole message (DATA up to the final "."), the
  * message was transmitted but the client cannot know whether it was taken: real servers and
  * networks do this (a relay restarting, a NAT timeout) and a retry then delivers the mail twice.
  * On MAIL, RCPT or DATA nothing was transmitted and a retry is the right thing. Later
@@ -75,7 +75,11 @@ export class DroppingSmtpServer {
         }
         if (verb === 'EHLO') {
           reply('250-dropper');
+          reply('250-AUTH PLAIN');
           reply('250 8BITMIME');
+        } else if (verb === 'AUTH') {
+          // Any credentials: what is tested is the connection going away, not the password.
+          reply('235 2.7.0 Authentication successful');
         } else if (verb === 'HELO' || verb === 'MAIL' || verb === 'RCPT' || verb === 'RSET' || verb === 'NOOP') {
           reply('250 OK');
         } else if (verb === 'DATA') {
