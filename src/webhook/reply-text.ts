@@ -144,19 +144,24 @@ const convertWithoutQuotes = compile({
 const MAX_HTML_FOR_TEXT = 512 * 1024;
 /** Real mail nests a few dozen elements deep; beyond this the body is treated as hostile. */
 const MAX_NESTING = 1000;
-const ANY_TAG = /<(\/?)([a-z][a-z0-9-]*)\b[^<>]*?(\/?)>/gi;
-/** Elements that never nest: void ones, and those an opening sibling closes implicitly. */
-const FLAT_ELEMENTS = new Set([
-  'area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'param', 'source', 'track', 'wbr',
-  'p', 'li', 'dt', 'dd', 'td', 'th', 'tr', 'thead', 'tbody', 'tfoot', 'option', 'optgroup', 'rt', 'rp', 'caption', 'colgroup',
-]);
+/**
+ * An element's tag. The lookahead ends the name where it ends (no backtracking into it), and the
+ * attribute list stops at the next "<" or ">": linear in the input, whatever it holds.
+ */
+const ANY_TAG = /<(\/?)[a-z][a-z0-9-]*(?![a-z0-9-])[^<>]*>/gi;
+/** Void elements: they never hold others. Everything else counts, even those a sibling closes implicitly: over-counting only sends a body to the plain fallback. */
+const VOID_ELEMENTS = /^<\/?(?:area|base|br|col|embed|hr|img|input|link|meta|param|source|track|wbr)(?![a-z0-9-])/i;
+
+function withoutMarkup(html: string): string {
+  return normaliseWhitespace(html.replace(/<[^<>]*>?/g, ' ').replace(/[\u00a0\u202f]/g, ' '));
+}
 
 /** How deep the elements nest, counted in one linear pass; stops counting past `limit`. */
 function nestingDepth(html: string, limit: number): number {
   let depth = 0;
   let deepest = 0;
-  for (const [, closing, name, selfClosing] of html.matchAll(ANY_TAG)) {
-    if (selfClosing || FLAT_ELEMENTS.has(name.toLowerCase())) continue;
+  for (const [tag, closing] of html.matchAll(ANY_TAG)) {
+    if (tag.endsWith('/>') || VOID_ELEMENTS.test(tag)) continue;
     if (closing) {
       depth = Math.max(0, depth - 1);
     } else if (++depth > deepest) {
@@ -192,9 +197,16 @@ export function htmlToPlainText(html: string, options: HtmlToPlainTextOptions = 
   if (nestingDepth(input, MAX_NESTING) > MAX_NESTING) {
     // Not a letter but a parser bomb: the converter's time grows with depth × size (200,000
     // nested <div>s took 19 s). The words without the markup are enough to analyse.
-    return normaliseWhitespace(input.replace(/<[^<>]*>?/g, ' ').replace(/[\u00a0\u202f]/g, ' '));
+    return withoutMarkup(input);
   }
-  const text = options.stripQuotes ? convertWithoutQuotes(cutHtmlHistory(input)) : convertFull(input);
+  let text: string;
+  try {
+    text = options.stripQuotes ? convertWithoutQuotes(cutHtmlHistory(input)) : convertFull(input);
+  } catch (error) {
+    // A structure the depth count did not foresee still overflowed the converter's recursion.
+    if (error instanceof RangeError) return withoutMarkup(input);
+    throw error;
+  }
   // Outlook and Gmail pad with &nbsp;, which html-to-text does not treat as whitespace.
   return normaliseWhitespace(text.replace(/[\u00a0\u202f]/g, ' '));
 }

@@ -543,3 +543,18 @@ describe('hostile HTML bodies', () => {
     expect(htmlToPlainText(html, { stripQuotes: true })).toBe('Новый вопрос');
   });
 });
+
+describe('hostile HTML bodies, second round', () => {
+  it('a tag name of 160,000 letters and hyphens', () => {
+    expect(extractCleanText({ html: `<a${'-a'.repeat(80_000)}` })).toBe('');
+  });
+
+  it('<p> and <li> alternating 60,000 deep (each closes only its own kind) keep their words', () => {
+    expect(extractCleanText({ html: `${'<p><li>'.repeat(60_000)}Где мой заказ?` })).toBe('Где мой заказ?');
+  });
+
+  it('a real table of unclosed rows and cells is still converted with its structure', () => {
+    const rows = Array.from({ length: 50 }, (_, i) => `<tr><td>Заказ ${i}<td>доставлен`).join('');
+    expect(htmlToPlainText(`<table>${rows}</table>`).split('\n')).toHaveLength(50);
+  });
+});
