@@ -7,6 +7,11 @@ const VALIDATOR_OPTIONS: ValidatorOptions = {
   whitelist: true,
   forbidNonWhitelisted: true,
   forbidUnknownValues: true,
+  // One message per field: "from: must be a string" says it all; three rules failing says less.
+  // It also stops at an over-long array before validating each of its items. Rules run in the
+  // reverse of the order they are written (decorators apply bottom-up), so DTOs write the type
+  // check last: it runs, and fails, first.
+  stopAtFirstError: true,
 };
 
 /** class-validator's tree of errors as a flat list of `field: message`. */
@@ -14,12 +19,10 @@ export function flattenValidationErrors(errors: ValidationError[], parent = ''):
   const flat: FieldError[] = [];
   for (const error of errors) {
     const field = parent ? `${parent}.${error.property}` : error.property;
-    // One message per field: "from: must be a string" says it all; three rules failing says less.
-    // The rules run in the reverse of the order they are written (decorators apply bottom-up), so
-    // the last one that failed is the first written: the type before the length, for instance.
-    const message = Object.values(error.constraints ?? {}).at(-1);
-    if (message) flat.push({ field: field || 'body', message: message.replace(/^property (\S+) should not exist$/, 'is not a known field') });
-    if (error.children?.length) flat.push(...flattenValidationErrors(error.children, field));
+    for (const message of Object.values(error.constraints ?? {})) {
+      flat.push({ field: field || 'body', message: message.replace(/^property (\S+) should not exist$/, 'is not a known field') });
+    }
+    if (error.children?.length) for (const child of flattenValidationErrors(error.children, field)) flat.push(child);
   }
   return flat;
 }

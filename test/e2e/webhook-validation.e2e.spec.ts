@@ -130,6 +130,13 @@ describe.each(testDatabases())('webhook validation on %s', (kind) => {
     expect(res.body.errors).toEqual([{ field, message }]);
   });
 
+  it('an attachment list far over its limit gets one error, not one per item', async () => {
+    const before = await tableCounts(stack.t);
+    const res = await request(stack.t.http).post('/api/webhook/email').send({ ...customerEmail(), attachments: Array.from({ length: 100_000 }, () => 1) }).expect(400);
+    expect(res.body.errors).toEqual([{ field: 'attachments', message: expect.stringMatching(/100/) }]);
+    expect(await tableCounts(stack.t)).toEqual(before);
+  });
+
   it('an invalid ?wait= is refused naming wait, before anything is stored', async () => {
     const before = await tableCounts(stack.t);
     await expectRefused(await postEmail(stack.t, customerEmail(), '?wait=maybe'), 'wait');

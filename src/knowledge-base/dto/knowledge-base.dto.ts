@@ -2,19 +2,21 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsNotEmpty, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
+// Rules run bottom-up and only the first to fail is reported (common/validation.ts): each
+// property writes its type check last, so a value of the wrong type is told so.
 export class SearchKnowledgeBaseQuery {
   @ApiProperty({ example: 'как вернуть товар в личном кабинете', maxLength: 1000 })
-  @IsString()
-  @IsNotEmpty({ message: 'must not be empty' })
   @MaxLength(1000)
+  @IsNotEmpty({ message: 'must not be empty' })
+  @IsString()
   q: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 50, default: 5, example: 5 })
   @IsOptional()
   @Type(() => Number)
-  @IsInt({ message: 'must be a whole number between 1 and 50' })
-  @Min(1, { message: 'must be a whole number between 1 and 50' })
   @Max(50, { message: 'must be a whole number between 1 and 50' })
+  @Min(1, { message: 'must be a whole number between 1 and 50' })
+  @IsInt({ message: 'must be a whole number between 1 and 50' })
   limit: number = 5;
 }
 

@@ -7,6 +7,8 @@ export const MAX_PAGE_SIZE = 100;
 /** Far past any inbox, and small enough that the row offset stays an exact integer on both databases. */
 export const MAX_PAGE = 1_000_000;
 
+// Rules run bottom-up and only the first to fail is reported (common/validation.ts): each
+// property writes its type check last, so a value of the wrong type is told so.
 export class ListTicketsQuery {
   @ApiPropertyOptional({ enum: TicketStatus, enumName: 'TicketStatus', example: TicketStatus.Escalated })
   @IsOptional()
@@ -24,16 +26,16 @@ export class ListTicketsQuery {
     maxLength: 200,
   })
   @IsOptional()
-  @IsString()
   @MaxLength(200)
+  @IsString()
   q?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE, default: 1, example: 1 })
   @IsOptional()
   @Type(() => Number)
-  @IsInt({ message: `must be a whole number from 1 to ${MAX_PAGE}` })
-  @Min(1, { message: `must be a whole number from 1 to ${MAX_PAGE}` })
   @Max(MAX_PAGE, { message: `must be a whole number from 1 to ${MAX_PAGE}` })
+  @Min(1, { message: `must be a whole number from 1 to ${MAX_PAGE}` })
+  @IsInt({ message: `must be a whole number from 1 to ${MAX_PAGE}` })
   page: number = 1;
 
   @ApiPropertyOptional({
@@ -45,8 +47,8 @@ export class ListTicketsQuery {
   })
   @IsOptional()
   @Type(() => Number)
-  @IsInt({ message: 'must be a whole number ≥ 1' })
   @Min(1, { message: 'must be a whole number ≥ 1' })
+  @IsInt({ message: 'must be a whole number ≥ 1' })
   @Transform(({ value }) => (typeof value === 'number' && value > MAX_PAGE_SIZE ? MAX_PAGE_SIZE : value))
   limit: number = 20;
 }

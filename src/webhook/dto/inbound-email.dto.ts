@@ -45,32 +45,34 @@ function IsStringRecord() {
   });
 }
 
+// Rules run bottom-up and only the first to fail is reported (common/validation.ts): each
+// property writes its type check last, so a value of the wrong type is told so.
 export class AttachmentDto {
   @ApiPropertyOptional({ example: 'чек.pdf' })
   @IsOptional()
-  @IsString()
   @MaxLength(1000)
+  @IsString()
   filename?: string;
 
   @ApiPropertyOptional({ example: 'application/pdf' })
   @IsOptional()
-  @IsString()
   @MaxLength(255)
+  @IsString()
   contentType?: string;
 
   @ApiPropertyOptional({ example: 48213, minimum: 0, description: 'Bytes' })
   @IsOptional()
-  @IsInt({ message: 'must be a whole number of bytes' })
   @Min(0, { message: 'must be a whole number of bytes' })
+  @IsInt({ message: 'must be a whole number of bytes' })
   size?: number;
 }
 
 /** The JSON body of POST /api/webhook/email (SPEC.md). */
 export class InboundEmailDto {
   @ApiProperty({ example: 'Иван Петров <ivan.petrov@example.ru>', description: '`Name <addr>` or `addr`' })
-  @IsString()
-  @IsMailbox()
   @MaxLength(998)
+  @IsMailbox()
+  @IsString()
   from: string;
 
   @ApiPropertyOptional({ oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }], example: 'support@shop.example' })
@@ -85,15 +87,15 @@ export class InboundEmailDto {
 
   @ApiPropertyOptional({ example: 'ivan.personal@example.ru', description: 'Replies go here when present' })
   @IsOptional()
-  @IsString()
-  @IsMailbox()
   @MaxLength(998)
+  @IsMailbox()
+  @IsString()
   replyTo?: string;
 
   @ApiPropertyOptional({ example: 'Возврат заказа 12345' })
   @IsOptional()
-  @IsString()
   @MaxLength(MAX_HEADER_LENGTH)
+  @IsString()
   subject?: string;
 
   @ApiPropertyOptional({
@@ -111,14 +113,14 @@ export class InboundEmailDto {
 
   @ApiPropertyOptional({ example: '<CAF3x9=abc123@mail.gmail.com>', description: 'The de-duplication key; expected' })
   @IsOptional()
-  @IsString()
   @MaxLength(998)
+  @IsString()
   messageId?: string;
 
   @ApiPropertyOptional({ example: '<ais-5b0c3a5e-1f7e-4c55-9a61-0f1f9f7d2a10@shop.example>' })
   @IsOptional()
-  @IsString()
   @MaxLength(998)
+  @IsString()
   inReplyTo?: string;
 
   @ApiPropertyOptional({ oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] })
