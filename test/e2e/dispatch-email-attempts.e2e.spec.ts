@@ -2,7 +2,7 @@ import { createTestDatabase, type TestDatabase, testDatabases } from '../support
 import { alwaysDecide, eventsOf, outboundEmails, outboundNotices, uniqueAddress } from '../support/dispatch-helpers.js';
 import { customerEmail, outboxSettled, postEmail, waitForTicket } from '../support/http.js';
 import { type DropStage, DroppingSmtpServer } from '../support/dispatch-smtp-dropper.js';
-import { decisionReply, type Stack, startStack } from '../support/stack.js';
+import { decisionReply, type Stack, stackForSuite, startStack } from '../support/stack.js';
 
 /**
  * Retries that must stop: a temporary refusal that never ends (the outbox gives up after
@@ -10,18 +10,7 @@ import { decisionReply, type Stack, startStack } from '../support/stack.js';
  * where a retry would mean a second copy.
  */
 describe.each(testDatabases())('dispatch by e-mail with OUTBOX_MAX_ATTEMPTS=2 on %s', (kind) => {
-  let database: TestDatabase;
-  let stack: Stack;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    stack = await startStack({ database, gigachat: { scope: 'GIGACHAT_API_B2B' }, env: { OUTBOX_MAX_ATTEMPTS: '2' } });
-  });
-
-  afterAll(async () => {
-    await stack.close();
-    await database.drop();
-  });
+  const stack = stackForSuite(kind, { gigachat: { scope: 'GIGACHAT_API_B2B' }, env: { OUTBOX_MAX_ATTEMPTS: '2' } });
 
   it('temporary failures until the attempts run out: failed, escalated, never sent', async () => {
     stack.gigachat!.script(decisionReply({ decision: 'full_answer' }));

@@ -1,9 +1,8 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import type { ReceivedMail } from '../peers/smtp.peer.js';
-import { createTestDatabase, type TestDatabase, testDatabases } from '../support/databases.js';
+import { testDatabases } from '../support/databases.js';
 import {
   alwaysDecide,
   bareMessageId,
@@ -16,7 +15,7 @@ import {
   uniqueAddress,
 } from '../support/dispatch-helpers.js';
 import { customerEmail, outboxSettled, postEmail, type TicketDetail, waitForTicket } from '../support/http.js';
-import { decisionReply, promptText, type Stack, stackForSuite, startStack } from '../support/stack.js';
+import { decisionReply, fileOutboxStackForSuite, promptText, stackForSuite } from '../support/stack.js';
 
 const SHOP_ADDRESS = 'support@severveter.example';
 const DRAFT = 'Здравствуйте, Иван! Оформите возврат в разделе «Мои заказы» в течение 14 дней.\n\nСлужба поддержки';
@@ -220,20 +219,7 @@ describe.each(testDatabases())('dispatch by e-mail over SMTP on %s', (kind) => {
 });
 
 describe.each(testDatabases())('dispatch by e-mail to .eml files (no SMTP_URL) on %s', (kind) => {
-  let database: TestDatabase;
-  let stack: Stack;
-  const outboxDir = join(mkdtempSync(join(tmpdir(), 'ai-support-dispatch-')), 'outbox');
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    stack = await startStack({ database, gigachat: { scope: 'GIGACHAT_API_B2B' }, smtp: false, env: { MAIL_OUTBOX_DIR: outboxDir } });
-  });
-
-  afterAll(async () => {
-    await stack.close();
-    await database.drop();
-    rmSync(dirname(outboxDir), { recursive: true, force: true });
-  });
+  const { stack, outboxDir } = fileOutboxStackForSuite(kind);
 
   it('the reply is written under MAIL_OUTBOX_DIR with the same headers', async () => {
     const address = uniqueAddress('file');

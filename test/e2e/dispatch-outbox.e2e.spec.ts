@@ -1,13 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { OutboxWorker } from '../../src/notifications/outbox.worker.js';
 import { DeliveryStatus, Message } from '../../src/tickets/entities/message.entity.js';
-import { createTestDatabase, type TestDatabase, testDatabases } from '../support/databases.js';
+import { type TestDatabase, testDatabases } from '../support/databases.js';
 import { bareMessageId, emlFiles, eventsOf, outboundEmails, outboundNotices, uniqueAddress, withDatabase } from '../support/dispatch-helpers.js';
 import { customerEmail, getTicket, outboxSettled, postEmail, type TicketDetail, waitForTicket } from '../support/http.js';
-import { type AnalysisArgs, decisionReply, type Stack, stackForSuite, startStack } from '../support/stack.js';
+import { type AnalysisArgs, decisionReply, fileOutboxStackForSuite, type Stack, stackForSuite } from '../support/stack.js';
 
 /*
  * The outbox across restarts (OutboxWorker's doc comment). Every attempt is recorded as `sending`,
@@ -144,26 +143,7 @@ describe.each(testDatabases())('outbox across restarts, SMTP, on %s', (kind) => 
 });
 
 describe.each(testDatabases())('outbox across restarts, .eml files, on %s', (kind) => {
-  let database: TestDatabase;
-  let stack: Stack;
-  // Fixed for the suite: startTestApp would give every restart a new folder otherwise.
-  const outboxDir = join(mkdtempSync(join(tmpdir(), 'ai-support-dispatch-')), 'outbox');
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    stack = await startStack({ database, gigachat: { scope: 'GIGACHAT_API_B2B' }, smtp: false, env: { MAIL_OUTBOX_DIR: outboxDir } });
-  });
-
-  afterAll(async () => {
-    await stack.close();
-    await database.drop();
-    rmSync(dirname(outboxDir), { recursive: true, force: true });
-  });
-
-  beforeEach(() => {
-    stack.gigachat!.reset();
-    stack.telegram!.reset();
-  });
+  const { stack, outboxDir } = fileOutboxStackForSuite(kind);
 
   function fileOf(messageId: string): string {
     const matches = emlFiles(outboxDir).filter((f) => f.startsWith(messageId.split('@')[0]!));
@@ -178,7 +158,7 @@ describe.each(testDatabases())('outbox across restarts, .eml files, on %s', (kin
     const before = statSync(path);
     const content = readFileSync(path);
     const files = emlFiles(outboxDir).length;
-    await crashAndRestart(stack, database, reply!.id, INTERRUPTED);
+    await crashAndRestart(stack, stack.database, reply!.id, INTERRUPTED);
 
     const after = await waitForTicket(stack.t, ticket.id, (t) => outboundEmails(t)[0]!.deliveryStatus === 'sent');
     expect(outboundEmails(after)[0]).toMatchObject({ deliveryStatus: 'sent', attempts: 1, providerResponse: 'found delivered after a restart' });
@@ -199,7 +179,7 @@ describe.each(testDatabases())('outbox across restarts, .eml files, on %s', (kin
     const path = fileOf(reply!.messageId!);
     rmSync(path);
     const files = emlFiles(outboxDir).length;
-    await crashAndRestart(stack, database, reply!.id, INTERRUPTED);
+    await crashAndRestart(stack, stack.database, reply!.id, INTERRUPTED);
 
     const after = await waitForTicket(stack.t, ticket.id, (t) => outboundEmails(t)[0]!.deliveryStatus === 'sent');
     expect(outboundEmails(after)[0]).toMatchObject({ deliveryStatus: 'sent', attempts: 2 });

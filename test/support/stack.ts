@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { ChatRequestBody, GigaChatPeerOptions, PeerReply } from '../peers/gigachat.peer.js';
 import { GigaChatPeer } from '../peers/gigachat.peer.js';
 import { SmtpPeer } from '../peers/smtp.peer.js';
@@ -134,4 +137,15 @@ export function stackForSuite(kind: DatabaseKind, options: Omit<StackOptions, 'd
   return new Proxy({} as Stack & { readonly database: TestDatabase }, {
     get: (_target, property) => (property === 'database' ? database : Reflect.get(current!, property, current)),
   });
+}
+
+/**
+ * stackForSuite without SMTP_URL: replies are written as .eml files under a folder fixed for the
+ * suite (a restart keeps it; startTestApp would give every start a new one), removed at the end.
+ */
+export function fileOutboxStackForSuite(kind: DatabaseKind): { stack: Stack & { readonly database: TestDatabase }; outboxDir: string } {
+  const outboxDir = join(mkdtempSync(join(tmpdir(), 'ai-support-dispatch-')), 'outbox');
+  const stack = stackForSuite(kind, { gigachat: { scope: 'GIGACHAT_API_B2B' }, smtp: false, env: { MAIL_OUTBOX_DIR: outboxDir } });
+  afterAll(() => rmSync(dirname(outboxDir), { recursive: true, force: true }));
+  return { stack, outboxDir };
 }
