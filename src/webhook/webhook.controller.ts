@@ -18,7 +18,7 @@ import {
 import { ThrottlerGuard } from '@nestjs/throttler';
 import type { Response } from 'express';
 import { AppError, ErrorCode } from '../common/errors.js';
-import { type RawBodyRequest, RFC822_TYPES } from '../common/http/body-parsers.js';
+import { bodyKindOf, type RawBodyRequest, RFC822_TYPES } from '../common/http/body-parsers.js';
 import { ErrorBodyDto } from '../common/http/error-body.dto.js';
 import { validateDto } from '../common/validation.js';
 import { AppConfig } from '../config/app-config.js';
@@ -102,14 +102,12 @@ export class WebhookController {
 
   private async readEmail(request: RawBodyRequest): Promise<InboundEmail> {
     const now = new Date();
-    // The media type from the header itself: Express's req.is() answers null for a request
-    // without a body, which would make an empty POST a 415 instead of a 400 naming the body.
-    const type = (request.headers['content-type'] ?? '').split(';', 1)[0].trim().toLowerCase();
-    if (RFC822_TYPES.includes(type)) {
+    const kind = bodyKindOf(request.headers['content-type']);
+    if (kind === 'rfc822') {
       // An empty body arrives undefined: the parser's own check answers it.
       return inboundEmailFromMime(Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0), now);
     }
-    if (type === 'application/json' || /^application\/[^/]+\+json$/.test(type)) {
+    if (kind === 'json') {
       // Express leaves a body-less request's body undefined, and makes an empty one `{}`.
       if (request.body === undefined || request.headers['content-length'] === '0') {
         throw AppError.field('body', 'is empty; send the e-mail as a JSON object');

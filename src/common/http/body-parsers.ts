@@ -9,6 +9,18 @@ export interface RawBodyRequest extends Request {
 }
 
 export const RFC822_TYPES = ['message/rfc822'];
+const JSON_TYPES = ['application/json', 'application/*+json'];
+
+/**
+ * Which parser a Content-Type header selects, read from the header itself: Express's req.is()
+ * answers null for a request without a body, which would make an empty POST look unsupported.
+ */
+export function bodyKindOf(contentType: string | undefined): 'json' | 'rfc822' | null {
+  const type = (contentType ?? '').split(';', 1)[0].trim().toLowerCase();
+  if (RFC822_TYPES.includes(type)) return 'rfc822';
+  if (type === 'application/json' || /^application\/[^/]+\+json$/.test(type)) return 'json';
+  return null;
+}
 
 /**
  * JSON and raw RFC 822 bodies up to `limitBytes`. The raw bytes are kept on `req.rawBody` before
@@ -18,7 +30,7 @@ export const RFC822_TYPES = ['message/rfc822'];
 export function bodyParsers(limitBytes: number): RequestHandler[] {
   const json = express.json({
     limit: limitBytes,
-    type: ['application/json', 'application/*+json'],
+    type: JSON_TYPES,
     verify: (req, _res, buf) => {
       (req as RawBodyRequest).rawBody = buf;
     },
