@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { type EntityManager, In } from 'typeorm';
+import type { EntityManager } from 'typeorm';
+import { uuidV7 } from '../common/uuid-v7.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
 import { DeliveryStatus, Message, MessageChannel, MessageDirection } from './entities/message.entity.js';
 
@@ -28,11 +28,13 @@ export type NewMessage = Omit<
   Partial<Pick<Message, 'recipientKey' | 'ignoredReason' | 'cleanText' | 'headers' | 'attachments' | 'receivedAt' | 'html' | 'nextAttemptAt'>>;
 
 /**
- * The outbox's partial index (`WHERE direction = 'outbound'`) serves a bound `direction = ?` only
- * by SQLite planning the statement again for every value bound (about 5× the cost of the query
- * itself here), so the outbox queries carry the literal (a constant of ours, never input).
+ * The partial indexes (`WHERE direction = 'outbound'` for the outbox and our Message-IDs, `'inbound'`
+ * for the customers' Message-IDs) serve a bound `direction = ?` only by SQLite planning the
+ * statement again for every value bound (about 5× the cost of the query itself here), and never
+ * in PostgreSQL's generic plans; so these queries carry the literal (a constant of ours, never input).
  */
 const IS_OUTBOUND = `m.direction = '${MessageDirection.Outbound}'`;
+const IS_INBOUND = `m.direction = '${MessageDirection.Inbound}'`;
 
 /** Postgres and SQLite both name the violated unique index in their error text. */
 export function isInboundMessageIdConflict(error: unknown): boolean {
@@ -55,7 +57,7 @@ export function newMessageRow(data: NewMessage, now: Date): Message {
     html: null,
     nextAttemptAt: null,
     ...data,
-    id: randomUUID(),
+    id: uuidV7(now.getTime()),
     attempts: 0,
     claimToken: null,
     leaseExpiresAt: null,
@@ -81,20 +83,32 @@ export class MessagesRepository {
 
   findInboundByMessageId(messageId: string, tx?: EntityManager): Promise<Message | null> {
     return this.uow.readWithin(tx, (db) =>
-      db.findOneBy(Message, { messageId, direction: MessageDirection.Inbound }),
+      db.createQueryBuilder(Message, 'm').where(IS_INBOUND).andWhere('m.message_id = :messageId', { messageId }).getOne(),
     );
   }
 
-  /** The ticket that holds any of these Message-IDs (ours or the customer's), most recent first. */
+  /**
+   * The ticket that holds any of these Message-IDs (ours or the customer's), most recent first.
+   * Inbound and outbound ids live in two partial indexes: one lookup in each.
+   */
   async findTicketIdByMessageIds(messageIds: string[], tx?: EntityManager): Promise<string | null> {
     if (messageIds.length === 0) return null;
+    const ids = messageIds.slice(0, 100);
     return this.uow.readWithin(tx, async (db) => {
-      const match = await db.findOne(Message, {
-        select: { ticketId: true },
-        where: { messageId: In(messageIds.slice(0, 100)) },
-        order: { createdAt: 'DESC' },
-      });
-      return match?.ticketId ?? null;
+      const latestIn = (direction: string) =>
+        db
+          .createQueryBuilder(Message, 'm')
+          .select('m.ticket_id', 'ticketId')
+          .addSelect('m.created_at', 'createdAt')
+          .where(direction)
+          .andWhere('m.message_id IN (:...ids)', { ids })
+          .orderBy('m.created_at', 'DESC')
+          .limit(1)
+          .getRawOne<{ ticketId: string; createdAt: Date | string }>();
+      const matches = (await Promise.all([latestIn(IS_INBOUND), latestIn(IS_OUTBOUND)])).filter((row) => row !== undefined);
+      if (matches.length === 0) return null;
+      const at = (row: { createdAt: Date | string }) => new Date(row.createdAt).getTime();
+      return matches.reduce((latest, row) => (at(row) > at(latest) ? row : latest)).ticketId;
     });
   }
 
@@ -146,7 +160,7 @@ export class MessagesRepository {
       db
         .createQueryBuilder(Message, 'm')
         .where('m.recipient_key = :recipientKey', { recipientKey })
-        .andWhere('m.direction = :outbound', { outbound: MessageDirection.Outbound })
+        .andWhere(IS_OUTBOUND)
         .andWhere('m.channel = :email', { email: MessageChannel.Email })
         .andWhere('m.created_at >= :since', { since })
         .andWhere('m.delivery_status IN (:...counted)', {

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { uuidV7 } from '../common/uuid-v7.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
 import { Message } from './entities/message.entity.js';
 import { TicketEvent, type TicketEventType } from './entities/ticket-event.entity.js';
@@ -234,7 +234,7 @@ export interface PendingEvent {
 /** A new ticket's row; `number` is the database's to assign. */
 function newTicketRow(data: NewTicket): Ticket {
   return {
-    id: randomUUID(),
+    id: uuidV7(data.now.getTime()),
     number: 0,
     status: data.status,
     decision: null,

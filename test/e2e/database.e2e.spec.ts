@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { Logger } from 'typeorm';
+import { MIGRATIONS } from '../../src/database/data-source.options.js';
 import { UnitOfWork } from '../../src/database/unit-of-work.js';
 import { MessagesRepository } from '../../src/tickets/messages.repository.js';
 import { TicketsRepository } from '../../src/tickets/tickets.repository.js';
@@ -26,7 +27,7 @@ describe.each(testDatabases())('database on %s', (kind) => {
     const t = await startTestApp({ DATABASE_URL: database.url });
     try {
       const applied = await t.dataSource.query(`SELECT "name" FROM "migrations"`);
-      expect(applied.map((row: { name: string }) => row.name)).toEqual(['InitialSchema1764140000000']);
+      expect(applied.map((row: { name: string }) => row.name)).toEqual(['InitialSchema1764140000000', 'TimeOrderedKeys1795651200000']);
       expect(await t.dataSource.showMigrations()).toBe(false);
       for (const table of ['tickets', 'messages', 'ticket_events']) {
         expect(await t.dataSource.createQueryRunner().hasTable(table)).toBe(true);
@@ -47,7 +48,25 @@ describe.each(testDatabases())('database on %s', (kind) => {
       const res = await request(second.http).get(`/api/tickets/${ticket.id}`).expect(200);
       expect(res.body).toMatchObject({ subject: 'Переживёт перезапуск', number: ticket.number });
       const applied = await second.dataSource.query(`SELECT "name" FROM "migrations"`);
-      expect(applied).toHaveLength(1);
+      expect(applied).toHaveLength(MIGRATIONS.length);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('reverts the latest migration and applies it again at the next boot, rows in place', async () => {
+    const first = await startTestApp({ DATABASE_URL: database.url });
+    const ticket = await seedTicket(first.app, { subject: 'До миграции', customerEmail: 'b@example.ru' });
+    await first.dataSource.undoLastMigration({ transaction: 'each' });
+    expect(await first.dataSource.showMigrations()).toBe(true);
+    await first.close();
+
+    const second = await startTestApp({ DATABASE_URL: database.url });
+    try {
+      expect(await second.dataSource.showMigrations()).toBe(false);
+      const res = await request(second.http).get(`/api/tickets/${ticket.id}`).expect(200);
+      expect(res.body).toMatchObject({ subject: 'До миграции', number: ticket.number });
+      expect(await second.app.get(MessagesRepository).findTicketIdByMessageIds([`${ticket.id}@seed.example`])).toBe(ticket.id);
     } finally {
       await second.close();
     }
@@ -125,7 +144,7 @@ describe('query plans on SQLite', () => {
 
   // The outbox worker and the queue sweep poll these queries for the life of the service: a plan
   // that reads every row would grow with the whole history of mail.
-  it('polls the outbox and the queue through indexes, never a scan of the table', async () => {
+  it('polls the outbox and the queue, and looks up Message-IDs, through indexes, never a scan of the table', async () => {
     const t = await startTestApp({ DATABASE_URL: database.url });
     const captured: Array<{ sql: string; params: unknown[] }> = [];
     const dataSource = t.dataSource as unknown as { logger: Logger };
@@ -146,10 +165,15 @@ describe('query plans on SQLite', () => {
       await messages.nextOutboundDueAt();
       await messages.findAbandonedAttempts(new Date(), 10);
       await tickets.findClaimable(new Date(), 10);
+      // Every inbound e-mail: the duplicate check and threading by In-Reply-To/References.
+      await messages.findInboundByMessageId('x@example.com');
+      await messages.findTicketIdByMessageIds(['x@example.com', 'y@example.com']);
+      // Every automatic reply: the AUTO_REPLY_LIMIT count.
+      await messages.countAutomaticEmailsSince('x@example.com', new Date());
       dataSource.logger = original;
 
       const selects = captured.filter((q) => q.sql.trimStart().startsWith('SELECT'));
-      expect(selects).toHaveLength(4);
+      expect(selects).toHaveLength(8);
       for (const { sql, params } of selects) {
         const plan = (await t.dataSource.query(`EXPLAIN QUERY PLAN ${sql}`, params)) as Array<{ detail: string }>;
         const details = plan.map((row) => row.detail);

@@ -10,6 +10,8 @@ import {
   ownMessageId,
   parseMessageIdList,
 } from '../../src/common/message-id.js';
+import { uuidV7 } from '../../src/common/uuid-v7.js';
+import { isUUID } from 'class-validator';
 
 describe('Message-IDs', () => {
   it.each([
@@ -139,5 +141,23 @@ describe('locks', () => {
     expect(constantTimeEqual('secret-value', 'secret-value')).toBe(true);
     expect(constantTimeEqual('secret-value', 'secret-valuf')).toBe(false);
     expect(constantTimeEqual('short', 'a-much-longer-secret')).toBe(false);
+  });
+});
+
+describe('UUID version 7', () => {
+  it('is an RFC 9562 version 7 UUID carrying the time it was made', () => {
+    const id = uuidV7(Date.UTC(2026, 10, 26, 12, 0, 0, 123));
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // The validator behind the API's ParseUUIDPipe accepts it.
+    expect(isUUID(id)).toBe(true);
+    expect(parseInt(id.replace(/-/g, '').slice(0, 12), 16)).toBe(Date.UTC(2026, 10, 26, 12, 0, 0, 123));
+  });
+
+  it('sorts in the order made, within one millisecond and when the clock steps back', () => {
+    const at = Date.UTC(2030, 0, 1);
+    // 10,000 ids in one millisecond overflow the 12-bit sequence: the next millisecond is borrowed.
+    const ids = [...Array.from({ length: 10_000 }, () => uuidV7(at)), uuidV7(at - 5_000), uuidV7(at + 60_000)];
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(ids);
   });
 });
