@@ -89,26 +89,22 @@ export class MessagesRepository {
 
   /**
    * The ticket that holds any of these Message-IDs (ours or the customer's), most recent first.
-   * Inbound and outbound ids live in two partial indexes: one lookup in each.
+   * Inbound and outbound ids live in two partial indexes: one OR branch for each, so both
+   * databases read the two (SQLite's OR optimisation, PostgreSQL's BitmapOr) in one statement.
    */
   async findTicketIdByMessageIds(messageIds: string[], tx?: EntityManager): Promise<string | null> {
     if (messageIds.length === 0) return null;
-    const ids = messageIds.slice(0, 100);
     return this.uow.readWithin(tx, async (db) => {
-      const latestIn = (direction: string) =>
-        db
-          .createQueryBuilder(Message, 'm')
-          .select('m.ticket_id', 'ticketId')
-          .addSelect('m.created_at', 'createdAt')
-          .where(direction)
-          .andWhere('m.message_id IN (:...ids)', { ids })
-          .orderBy('m.created_at', 'DESC')
-          .limit(1)
-          .getRawOne<{ ticketId: string; createdAt: Date | string }>();
-      const matches = (await Promise.all([latestIn(IS_INBOUND), latestIn(IS_OUTBOUND)])).filter((row) => row !== undefined);
-      if (matches.length === 0) return null;
-      const at = (row: { createdAt: Date | string }) => new Date(row.createdAt).getTime();
-      return matches.reduce((latest, row) => (at(row) > at(latest) ? row : latest)).ticketId;
+      const match = await db
+        .createQueryBuilder(Message, 'm')
+        .select('m.ticket_id', 'ticketId')
+        .where(`((${IS_INBOUND} AND m.message_id IN (:...ids)) OR (${IS_OUTBOUND} AND m.message_id IN (:...ids)))`, {
+          ids: messageIds.slice(0, 100),
+        })
+        .orderBy('m.created_at', 'DESC')
+        .limit(1)
+        .getRawOne<{ ticketId: string }>();
+      return match?.ticketId ?? null;
     });
   }
 

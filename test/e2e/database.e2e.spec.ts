@@ -173,7 +173,7 @@ describe('query plans on SQLite', () => {
       dataSource.logger = original;
 
       const selects = captured.filter((q) => q.sql.trimStart().startsWith('SELECT'));
-      expect(selects).toHaveLength(8);
+      expect(selects).toHaveLength(7);
       for (const { sql, params } of selects) {
         const plan = (await t.dataSource.query(`EXPLAIN QUERY PLAN ${sql}`, params)) as Array<{ detail: string }>;
         const details = plan.map((row) => row.detail);
