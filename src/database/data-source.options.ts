@@ -6,11 +6,11 @@ import { Message } from '../tickets/entities/message.entity.js';
 import { TicketEvent } from '../tickets/entities/ticket-event.entity.js';
 import { Ticket } from '../tickets/entities/ticket.entity.js';
 import { InitialSchema1764140000000 } from './migrations/1764140000000-initial-schema.js';
-import { TimeOrderedKeys1795651200000 } from './migrations/1795651200000-time-ordered-keys.js';
+import { LeanerIndexes1795651200000 } from './migrations/1795651200000-leaner-indexes.js';
 
 export const ENTITIES = [Ticket, Message, TicketEvent];
 /** In order. Classes rather than a glob, so the list is the same from src/, dist/ and the tests. */
-export const MIGRATIONS = [InitialSchema1764140000000, TimeOrderedKeys1795651200000];
+export const MIGRATIONS = [InitialSchema1764140000000, LeanerIndexes1795651200000];
 
 /**
  * The one builder of TypeORM options: the application (DatabaseModule) and the TypeORM CLI
