@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { sqlDialect } from '../sql-dialect.js';
 
 /**
  * Fewer indexes for every stored e-mail to update, and the rest shaped for the queries that run.
@@ -16,25 +17,55 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   in created_at order and filters the few `processing` ones by their lease.
  * Ticket and message ids became time-ordered (UUID version 7) in the same change, so their
  * indexes grow at the end instead of at random pages; existing rows keep their ids.
+ *
+ * Safe to run under traffic: outside a transaction, and on PostgreSQL with CONCURRENTLY, so
+ * building an index over a large table never blocks the webhook's inserts (a plain CREATE INDEX
+ * would, and a DROP INDEX in a transaction would block even reads until the commit). Every step
+ * may be repeated: a run that stopped halfway (a killed pod, a failed concurrent build, which
+ * leaves an invalid index behind) is completed by the next boot.
+ * The new indexes are built before the old ones go. Pods of the previous version still running
+ * during a rolling update look Message-IDs up without the direction and scan `messages` until
+ * they are replaced; acceptable for this, the first release. From here on, an index goes in a
+ * release after the one whose code stops using it.
  */
 export class LeanerIndexes1795651200000 implements MigrationInterface {
   name = 'LeanerIndexes1795651200000';
+  /** CONCURRENTLY cannot run inside a transaction block. */
+  transaction = false;
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(
-      `CREATE INDEX "ix_messages_outbound_message_id" ON "messages" ("message_id") WHERE "direction" = 'outbound'`,
-    );
-    await queryRunner.query(`DROP INDEX "ix_messages_message_id"`);
-    await queryRunner.query(`DROP INDEX "ix_tickets_customer_email"`);
-    await queryRunner.query(`CREATE INDEX "ix_tickets_status_created" ON "tickets" ("status", "created_at")`);
-    await queryRunner.query(`DROP INDEX "ix_tickets_status_lease"`);
+    const ddl = indexDdl(queryRunner, sqlDialect(queryRunner.connection.options.type) === 'postgres');
+    await ddl.create('ix_messages_outbound_message_id', `"messages" ("message_id") WHERE "direction" = 'outbound'`);
+    await ddl.create('ix_tickets_status_created', `"tickets" ("status", "created_at")`);
+    await ddl.drop('ix_messages_message_id');
+    await ddl.drop('ix_tickets_customer_email');
+    await ddl.drop('ix_tickets_status_lease');
   }
 
+  /**
+   * Plain statements: TypeORM reverts inside a transaction whatever `transaction` says (and a
+   * revert is a maintenance step, not one taken under traffic).
+   */
   async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`CREATE INDEX "ix_tickets_status_lease" ON "tickets" ("status", "lease_expires_at")`);
-    await queryRunner.query(`DROP INDEX "ix_tickets_status_created"`);
-    await queryRunner.query(`CREATE INDEX "ix_tickets_customer_email" ON "tickets" ("customer_email")`);
-    await queryRunner.query(`CREATE INDEX "ix_messages_message_id" ON "messages" ("message_id")`);
-    await queryRunner.query(`DROP INDEX "ix_messages_outbound_message_id"`);
+    const ddl = indexDdl(queryRunner, false);
+    await ddl.create('ix_tickets_status_lease', `"tickets" ("status", "lease_expires_at")`);
+    await ddl.create('ix_tickets_customer_email', `"tickets" ("customer_email")`);
+    await ddl.create('ix_messages_message_id', `"messages" ("message_id")`);
+    await ddl.drop('ix_tickets_status_created');
+    await ddl.drop('ix_messages_outbound_message_id');
   }
+}
+
+/** Repeatable index statements; CONCURRENTLY only exists on PostgreSQL. */
+function indexDdl(queryRunner: QueryRunner, concurrent: boolean) {
+  const concurrently = concurrent ? ' CONCURRENTLY' : '';
+  const drop = (name: string) => queryRunner.query(`DROP INDEX${concurrently} IF EXISTS "${name}"`);
+  return {
+    drop,
+    // Dropped first: IF NOT EXISTS would keep the invalid index a failed concurrent build leaves.
+    create: async (name: string, on: string) => {
+      await drop(name);
+      await queryRunner.query(`CREATE INDEX${concurrently} "${name}" ON ${on}`);
+    },
+  };
 }
