@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PATH_METADATA } from '@nestjs/common/constants.js';
 import { parseAllDocuments } from 'yaml';
 import { ENVIRONMENT_VARIABLE_NAMES, EnvironmentValidationError, validateEnvironment } from '../../src/config/environment.js';
+import { HealthController } from '../../src/health/health.controller.js';
 
 /**
  * The image and the Kubernetes manifest cannot be built or applied here (no Docker daemon, no
@@ -39,6 +41,13 @@ const manifest = parseAllDocuments(readFileSync(join(ROOT, 'deploy/kubernetes.ya
 });
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const startProd: string = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts['start:prod'];
+
+/** The route of a HealthController handler, as Nest will mount it. */
+function healthRoute(handler: 'live' | 'ready'): string {
+  const base: string = Reflect.getMetadata(PATH_METADATA, HealthController);
+  const path: string = Reflect.getMetadata(PATH_METADATA, HealthController.prototype[handler]);
+  return `/${base}/${path}`;
+}
 
 function one(kind: string) {
   const found = manifest.filter((doc) => doc.kind === kind);
@@ -81,9 +90,10 @@ describe('deploy/kubernetes.yaml', () => {
     const port = container.ports.find((p) => p.name === 'http')!.containerPort;
     expect(port).toBe(Number(configMap.PORT));
     expect(dockerfile).toMatch(new RegExp(`^EXPOSE ${port}$`, 'm'));
-    expect(container.startupProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
-    expect(container.livenessProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
-    expect(container.readinessProbe.httpGet).toEqual({ path: '/health/ready', port: 'http' });
+    expect(healthRoute('live')).toBe('/health/live');
+    expect(container.startupProbe.httpGet).toEqual({ path: healthRoute('live'), port: 'http' });
+    expect(container.livenessProbe.httpGet).toEqual({ path: healthRoute('live'), port: 'http' });
+    expect(container.readinessProbe.httpGet).toEqual({ path: healthRoute('ready'), port: 'http' });
     expect(one('Service').spec!.ports![0].targetPort).toBe('http');
   });
 
@@ -111,8 +121,12 @@ describe('Dockerfile', () => {
   });
 
   it('copies everything the runtime needs and no test or bench code', () => {
-    for (const path of ['/app/node_modules', '/app/dist', 'knowledge-base']) expect(dockerfile).toContain(path);
-    expect(dockerfile).toContain('npm prune --omit=dev');
+    const copies = [...dockerfile.matchAll(/^COPY (?:--from=build )?(\S+) (\S+)$/gm)].map((m) => `${m[1]} ${m[2]}`);
+    // package.json carries "type": "module": without it Node cannot load dist/.
+    for (const copy of ['/app/package.json ./', '/app/node_modules ./node_modules', '/app/dist ./dist', 'knowledge-base ./knowledge-base']) {
+      expect(copies).toContain(copy);
+    }
+    expect(dockerfile).toMatch(/^RUN npm run build && npm prune --omit=dev$/m);
     const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n');
     for (const path of ['.env', 'node_modules', 'test', 'bench', 'data']) expect(ignored).toContain(path);
   });
