@@ -1,8 +1,12 @@
 # syntax=docker/dockerfile:1
 # The production image: `docker build -t ai-support .`, then see deploy/kubernetes.yaml.
 
+# Node 22 LTS: Node 20, which development and CI run on, reached its end of life in April 2026;
+# package.json's engines (>= 20.19) cover both, and nothing here depends on the difference.
+ARG NODE_IMAGE=node:22-bookworm-slim
+
 # ---- build: dev dependencies, compile, then drop the dev dependencies ----------------------------
-FROM node:20-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
 # better-sqlite3 compiles from source where no prebuilt binary can be downloaded.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
@@ -15,7 +19,7 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
 # ---- runtime: the compiled service, production dependencies, the sample knowledge base ---------
-FROM node:20-bookworm-slim
+FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
     PORT=8000
 WORKDIR /app
