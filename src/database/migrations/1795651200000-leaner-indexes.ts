@@ -13,8 +13,8 @@ import { sqlDialect } from '../sql-dialect.js';
  *   substring of `search_text`).
  * - `ix_tickets_status_lease` (status, lease_expires_at) becomes (status, created_at): as many
  *   indexes, but this one also serves the operators' list filtered by status, newest first,
- *   without sorting every ticket of that status; the queue's sweep reads waiting tickets from it
- *   in created_at order and filters the few `processing` ones by their lease.
+ *   without sorting every ticket of that status; the queue's sweep still finds waiting tickets
+ *   and the few `processing` ones (then filtered by their lease) through it.
  * Ticket and message ids became time-ordered (UUID version 7) in the same change, so their
  * indexes grow at the end instead of at random pages; existing rows keep their ids.
  *
