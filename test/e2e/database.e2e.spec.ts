@@ -159,18 +159,6 @@ describe.each(testDatabases())('database on %s', (kind) => {
       await t.close();
     }
   });
-});
-
-describe.each(testDatabases())('query plans on %s', (kind) => {
-  let database: TestDatabase;
-
-  beforeEach(async () => {
-    database = await createTestDatabase(kind);
-  });
-
-  afterEach(async () => {
-    await database.drop();
-  });
 
   // The outbox worker and the queue sweep poll these queries for the life of the service: a plan
   // that reads every row would grow with the whole history of mail.

@@ -59,6 +59,8 @@ const configMap = one('ConfigMap').data!;
 const secret = one('Secret').stringData!;
 const pod = one('Deployment').spec!.template!.spec;
 const container = pod.containers[0];
+/** The manifest's configuration with its placeholder secrets filled in, as an operator would. */
+const filledEnv = { ...configMap, ...secret, WEBHOOK_SECRET: 'w'.repeat(32), ADMIN_API_KEY: 'a'.repeat(32) };
 
 describe('deploy/kubernetes.yaml', () => {
   it('sets only variables the service reads', () => {
@@ -80,8 +82,7 @@ describe('deploy/kubernetes.yaml', () => {
     expect(problems.some((p) => p.includes('WEBHOOK_SECRET'))).toBe(true);
     expect(problems.some((p) => p.includes('ADMIN_API_KEY'))).toBe(true);
 
-    const filled = { ...env, WEBHOOK_SECRET: 'w'.repeat(32), ADMIN_API_KEY: 'a'.repeat(32) };
-    const config = validateEnvironment(filled);
+    const config = validateEnvironment(filledEnv);
     expect(config.database).toMatchObject({ type: 'postgres', host: 'postgres', database: 'ai_support' });
     expect(config.http.port).toBe(8000);
   });
@@ -99,8 +100,7 @@ describe('deploy/kubernetes.yaml', () => {
 
   it('gives the drain time to finish before the kubelet kills the pod', () => {
     const preStopSeconds = Number(container.lifecycle.preStop.exec.command[1]);
-    const drainSeconds = validateEnvironment({ ...configMap, ...secret, WEBHOOK_SECRET: 'w'.repeat(32), ADMIN_API_KEY: 'a'.repeat(32) }).http
-      .shutdownTimeoutMs / 1000;
+    const drainSeconds = validateEnvironment(filledEnv).http.shutdownTimeoutMs / 1000;
     // main.ts exits on its own 5 s after the drain budget if closing hangs.
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(preStopSeconds + drainSeconds + 5);
   });
