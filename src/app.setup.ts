@@ -21,6 +21,9 @@ export function configureApp(app: INestApplication): void {
   const config = app.get(AppConfig);
   const logger = app.get(AppLogger);
   app.useLogger(logger);
+  // Behind an ingress the socket's address is the ingress's: TRUST_PROXY lets the rate limit and
+  // the request log see the client's address from X-Forwarded-For, and only from the hops trusted.
+  app.getHttpAdapter().getInstance().set('trust proxy', config.http.trustProxy);
 
   const apiHeaders = helmet();
   // Swagger UI runs inline scripts and styles; everything else gets helmet's strict defaults.

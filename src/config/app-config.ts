@@ -10,6 +10,11 @@ export interface HttpConfig {
   readonly port: number;
   /** How long SIGTERM waits for in-flight requests and work before closing the database. */
   readonly shutdownTimeoutMs: number;
+  /**
+   * Express's `trust proxy`: which hops in front of the service may state the client's address in
+   * X-Forwarded-For. `false` (the default) uses the socket's address and ignores the header.
+   */
+  readonly trustProxy: false | number | readonly string[];
 }
 
 export interface GigaChatConfig {

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { plainToInstance } from 'class-transformer';
 import { IsIn, IsOptional, IsUrl, Matches, ValidateBy, type ValidationOptions, validateSync } from 'class-validator';
 import { parseEmailAddress } from '../common/email-address.js';
@@ -107,6 +108,45 @@ function pemFileProblem(path: string): string | null {
   return null;
 }
 
+const TRUST_PROXY_PRESETS = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * TRUST_PROXY: `false`, a number of proxy hops, or the proxies' addresses (IPs, CIDR ranges and
+ * Express's named ranges). `true` is refused: trusting every hop lets any caller pick the address
+ * the rate limit counts against by sending its own X-Forwarded-For. null when malformed.
+ */
+export function parseTrustProxy(value: string): false | number | string[] | null {
+  const text = value.trim().toLowerCase();
+  if (['false', 'off', 'no', '0'].includes(text)) return false;
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text);
+    return hops >= 1 && hops <= 10 ? hops : null;
+  }
+  const entries = text.split(',').map((entry) => entry.trim());
+  return entries.every(isTrustedProxyEntry) ? entries : null;
+}
+
+function isTrustedProxyEntry(entry: string): boolean {
+  if (TRUST_PROXY_PRESETS.includes(entry)) return true;
+  const [address, bits, extra] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+function IsTrustProxy() {
+  return ValidateBy({
+    name: 'isTrustProxy',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && parseTrustProxy(value) !== null,
+      defaultMessage: () =>
+        `must be false, the number of proxies in front of the service (1 to 10), or their addresses: IPs, CIDR ranges, ${TRUST_PROXY_PRESETS.join(', ')} ` +
+        '(true is refused: it would let any caller choose the address it is rate-limited by)',
+    },
+  });
+}
+
 /** The raw environment, as strings. Each property is one variable of the README's table. */
 export class EnvironmentVariables {
   @IsOptional() NODE_ENV?: string;
@@ -116,6 +156,9 @@ export class EnvironmentVariables {
 
   @IsOptional() @IsIntegerString(1, 65535, { message: 'must be a port number between 1 and 65535' })
   PORT?: string;
+
+  @IsOptional() @IsTrustProxy()
+  TRUST_PROXY?: string;
 
   @IsOptional() @IsIntegerString(0, 600_000)
   SHUTDOWN_TIMEOUT_MS?: string;
@@ -246,7 +289,7 @@ function toInt(value: string | undefined, fallback: number): number {
 
 /** Every variable the service reads; the README's table and .env.example list the same names. */
 export const ENVIRONMENT_VARIABLE_NAMES = [
-  'NODE_ENV', 'LOG_LEVEL', 'PORT', 'SHUTDOWN_TIMEOUT_MS', 'DATABASE_URL', 'GIGACHAT_AUTH_KEY', 'GIGACHAT_CLIENT_ID',
+  'NODE_ENV', 'LOG_LEVEL', 'PORT', 'TRUST_PROXY', 'SHUTDOWN_TIMEOUT_MS', 'DATABASE_URL', 'GIGACHAT_AUTH_KEY', 'GIGACHAT_CLIENT_ID',
   'GIGACHAT_SCOPE', 'GIGACHAT_MODEL', 'GIGACHAT_AUTH_URL', 'GIGACHAT_API_URL', 'GIGACHAT_CA_BUNDLE',
   'GIGACHAT_VERIFY_SSL', 'GIGACHAT_TIMEOUT_MS', 'GIGACHAT_MAX_CONCURRENCY', 'GIGACHAT_MAX_RETRIES',
   'GIGACHAT_RETRY_BASE_MS', 'TELEGRAM_BOT_TOKEN', 'TELEGRAM_CHAT_ID', 'TELEGRAM_API_URL', 'SMTP_URL', 'MAIL_FROM',
@@ -314,6 +357,7 @@ export function validateEnvironment(raw: Record<string, unknown>): AppConfig {
     http: {
       port: toInt(env.PORT, 8000),
       shutdownTimeoutMs: toInt(env.SHUTDOWN_TIMEOUT_MS, 10_000),
+      trustProxy: env.TRUST_PROXY === undefined ? false : parseTrustProxy(env.TRUST_PROXY)!,
     },
     database: parseDatabaseUrl(env.DATABASE_URL ?? 'sqlite:./data/ai-support.sqlite'),
     gigachat: {

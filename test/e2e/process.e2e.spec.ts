@@ -6,6 +6,12 @@ import { decisionReply } from '../support/stack.js';
 import { SHIPPED_KNOWLEDGE_BASE } from '../support/test-app.js';
 import { buildService, freePort, spawnService, waitForHttp } from '../support/service-process.js';
 
+interface LogLine {
+  msg: string;
+  level: string;
+  req?: { method: string; path: string; remoteAddress?: string };
+}
+
 describe('the service process', () => {
   beforeAll(() => buildService(), 120_000);
 
@@ -54,10 +60,22 @@ describe('the service process', () => {
       await service.stop('SIGKILL');
       throw new Error(`${String(error)}\n${service.stderr()}\n${service.stdout()}`, { cause: error });
     }
+    // Without TRUST_PROXY a forwarded address is not believed: the log names the socket's.
+    await fetch(`${service.baseUrl}/api/tickets`, { headers: { 'X-Forwarded-For': '203.0.113.9' } });
     expect(await service.stop('SIGTERM')).toBe(0);
-    const lines = service.stdout().trim().split('\n').map((line) => JSON.parse(line) as { msg: string; level: string });
+    const lines = service.stdout().trim().split('\n').map((line) => JSON.parse(line) as LogLine);
     expect(lines.some((line) => line.msg.startsWith(`listening on http://localhost:${port}`))).toBe(true);
     expect(lines.some((line) => line.msg === 'shutting down')).toBe(true);
+    expect(lines.find((line) => line.msg === 'GET /api/tickets 200')?.req?.remoteAddress).toMatch(/127\.0\.0\.1$/);
+  });
+
+  it('with TRUST_PROXY=1 logs the client address the proxy forwarded', async () => {
+    const service = spawnService({ PORT: String(await freePort()), KNOWLEDGE_BASE_DIR: SHIPPED_KNOWLEDGE_BASE, TRUST_PROXY: '1' });
+    await waitForHttp(`${service.baseUrl}/health/ready`);
+    await fetch(`${service.baseUrl}/api/tickets`, { headers: { 'X-Forwarded-For': '192.0.2.1, 203.0.113.9' } });
+    expect(await service.stop('SIGTERM')).toBe(0);
+    const lines = service.stdout().trim().split('\n').map((line) => JSON.parse(line) as LogLine);
+    expect(lines.find((line) => line.msg === 'GET /api/tickets 200')?.req).toMatchObject({ method: 'GET', path: '/api/tickets', remoteAddress: '203.0.113.9' });
   });
 
   it('on SIGTERM finishes the request in flight and its ticket before exiting', async () => {

@@ -241,6 +241,42 @@ ${'Очень длинное письмо. '.repeat(900)}
     });
   });
 
+  /** Takes the webhook's budget from the address in `forwardedFor`; the answers' statuses in order. */
+  async function spend(stack: Stack, forwardedFor: string, times: number): Promise<number[]> {
+    const statuses: number[] = [];
+    for (let i = 0; i < times; i++) {
+      const res = await postJson(stack.t, JSON.stringify(customerEmail()), { 'X-Webhook-Token': SECRET, 'X-Forwarded-For': forwardedFor });
+      if (res.status === 202) await waitForTicket(stack.t, res.body.ticketId, outboxSettled);
+      else expectError(res, 429, 'RATE_LIMITED');
+      statuses.push(res.status);
+    }
+    return statuses;
+  }
+
+  describe('with TRUST_PROXY=1 (one ingress in front) and WEBHOOK_RATE_LIMIT=2 per 60 s', () => {
+    const stack = stackForSuite(kind, { gigachat: { scope: 'GIGACHAT_API_B2B' }, env: { WEBHOOK_SECRET: SECRET, TRUST_PROXY: '1', WEBHOOK_RATE_LIMIT: '2', WEBHOOK_RATE_WINDOW_SECONDS: '60' } });
+
+    it('counts each client by the address the ingress forwarded, not by the ingress address', async () => {
+      expect(await spend(stack, '203.0.113.7', 3)).toEqual([202, 202, 429]);
+      // Another provider behind the same ingress keeps its own budget.
+      expect(await spend(stack, '198.51.100.9', 2)).toEqual([202, 202]);
+    });
+
+    it('a caller cannot choose its address: entries it sent itself, left of the one the ingress added, are not trusted', async () => {
+      expect(await spend(stack, '192.0.2.1, 203.0.113.7', 1)).toEqual([429]);
+      expect(await spend(stack, '192.0.2.2, 198.51.100.9', 1)).toEqual([429]);
+    });
+  });
+
+  describe('without TRUST_PROXY and WEBHOOK_RATE_LIMIT=2 per 60 s', () => {
+    const stack = stackForSuite(kind, { gigachat: { scope: 'GIGACHAT_API_B2B' }, env: { WEBHOOK_SECRET: SECRET, WEBHOOK_RATE_LIMIT: '2', WEBHOOK_RATE_WINDOW_SECONDS: '60' } });
+
+    it('X-Forwarded-For is ignored: a new address in it does not buy a new budget', async () => {
+      expect(await spend(stack, '203.0.113.7', 2)).toEqual([202, 202]);
+      expect(await spend(stack, '198.51.100.9', 1)).toEqual([429]);
+    });
+  });
+
   describe('without WEBHOOK_BODY_LIMIT', () => {
     let database: TestDatabase;
     let stack: Stack;

@@ -118,6 +118,17 @@ describe('validateEnvironment', () => {
     expect(validateEnvironment({ GIGACHAT_SCOPE: 'GIGACHAT_API_CORP', GIGACHAT_MAX_CONCURRENCY: '4' }).gigachat.maxConcurrency).toBe(4);
   });
 
+  it.each([
+    [undefined, false],
+    ['false', false],
+    ['1', 1],
+    ['2', 2],
+    ['uniquelocal', ['uniquelocal']],
+    ['loopback, 10.0.0.0/8, 192.0.2.7, fd00::/8', ['loopback', '10.0.0.0/8', '192.0.2.7', 'fd00::/8']],
+  ])('TRUST_PROXY=%s trusts %j', (value, expected) => {
+    expect(validateEnvironment(value === undefined ? {} : { TRUST_PROXY: value }).http.trustProxy).toEqual(expected);
+  });
+
   it('treats empty values as unset, as .env files often have them', () => {
     const config = validateEnvironment({ GIGACHAT_AUTH_KEY: '', PORT: '  ', TELEGRAM_BOT_TOKEN: '', TELEGRAM_CHAT_ID: '' });
     expect(config.gigachat.authKey).toBeUndefined();
@@ -144,6 +155,11 @@ describe('validateEnvironment', () => {
     ['TELEGRAM_API_URL', 'not a url', /^TELEGRAM_API_URL must be an http\(s\) URL/],
     ['WEBHOOK_BODY_LIMIT', 'huge', /^WEBHOOK_BODY_LIMIT must be a size/],
     ['LOG_LEVEL', 'loud', /^LOG_LEVEL must be one of/],
+    ['TRUST_PROXY', 'true', /^TRUST_PROXY must be false, the number of proxies .*true is refused/],
+    ['TRUST_PROXY', '11', /^TRUST_PROXY must be false, the number of proxies in front of the service \(1 to 10\)/],
+    ['TRUST_PROXY', '10.0.0.0/33', /^TRUST_PROXY must be false/],
+    ['TRUST_PROXY', 'ingress.local', /^TRUST_PROXY must be false/],
+    ['TRUST_PROXY', 'loopback,', /^TRUST_PROXY must be false/],
   ])('%s=%s stops start-up with a line naming it', (name, value, message) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);

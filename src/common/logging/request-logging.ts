@@ -4,7 +4,8 @@ import type { Logger as PinoLogger } from 'pino';
 
 const SAFE_REQUEST_ID = /^[\w.:@-]{1,128}$/;
 
-type RequestWithId = IncomingMessage & { id?: string };
+/** Express adds `ip`: the client's address, from X-Forwarded-For as far as TRUST_PROXY allows. */
+type RequestWithId = IncomingMessage & { id?: string; ip?: string };
 
 /**
  * One log line per request (probes excepted): method, path, status, duration and a request id,
@@ -35,7 +36,7 @@ export function requestLogging(logger: PinoLogger) {
       logger[level](
         {
           requestId,
-          req: { method: req.method, path, remoteAddress: req.socket.remoteAddress },
+          req: { method: req.method, path, remoteAddress: req.ip ?? req.socket.remoteAddress },
           res: { statusCode: status },
           responseTime: Math.round(performance.now() - started),
         },
