@@ -1,7 +1,7 @@
 import type { PeerReply } from '../peers/gigachat.peer.js';
-import { createTestDatabase, type TestDatabase, testDatabases } from '../support/databases.js';
+import { testDatabases } from '../support/databases.js';
 import { customerEmail, outboxSettled, postEmail, type TicketDetail, waitForTicket } from '../support/http.js';
-import { decisionReply, type Stack, stackForSuite, startStack } from '../support/stack.js';
+import { decisionReply, type Stack, stackForSuite } from '../support/stack.js';
 
 /**
  * The orchestrator fails closed (SPEC.md): whatever stops the AI path ends in an escalation with its
@@ -149,18 +149,7 @@ describe.each(testDatabases())('analysis failures end in an escalation on %s', (
   });
 
   describe('without GIGACHAT_AUTH_KEY', () => {
-    let database: TestDatabase;
-    let stack: Stack;
-
-    beforeAll(async () => {
-      database = await createTestDatabase(kind);
-      stack = await startStack({ database, gigachat: false });
-    });
-
-    afterAll(async () => {
-      await stack?.close();
-      await database?.drop();
-    });
+    const stack = stackForSuite(kind, { gigachat: false });
 
     it('every ticket is escalated because AI is not configured, with the articles still found', async () => {
       const ticket = await submitAndSettle(stack);

@@ -1,9 +1,9 @@
 import { In } from 'typeorm';
 import { Message } from '../../src/tickets/entities/message.entity.js';
-import { createTestDatabase, type TestDatabase, testDatabases } from '../support/databases.js';
+import { testDatabases } from '../support/databases.js';
 import { alwaysDecide, eventsOf, outboundEmails, outboundNotices, uniqueAddress, withDatabase } from '../support/dispatch-helpers.js';
 import { customerEmail, outboxSettled, postEmail, type TicketDetail, waitForTicket } from '../support/http.js';
-import { type Stack, stackForSuite, startStack } from '../support/stack.js';
+import { type Stack, stackForSuite } from '../support/stack.js';
 
 /** Posts one e-mail from `from` (optionally with Reply-To) and waits until its ticket's outbox settled. */
 async function answer(stack: Stack, from: string, subject: string, replyTo?: string): Promise<TicketDetail> {
@@ -101,18 +101,7 @@ describe.each(testDatabases())('auto-reply limit on %s', (kind) => {
 });
 
 describe.each(testDatabases())('AUTO_REPLY_LIMIT=0 on %s', (kind) => {
-  let database: TestDatabase;
-  let stack: Stack;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    stack = await startStack({ database, gigachat: { scope: 'GIGACHAT_API_B2B' }, env: { AUTO_REPLY_LIMIT: '0' } });
-  });
-
-  afterAll(async () => {
-    await stack.close();
-    await database.drop();
-  });
+  const stack = stackForSuite(kind, { gigachat: { scope: 'GIGACHAT_API_B2B' }, env: { AUTO_REPLY_LIMIT: '0' } });
 
   it.each(['full_answer', 'need_more_info'] as const)('%s is escalated: no automatic e-mail at all', async (decision) => {
     stack.smtp!.reset();

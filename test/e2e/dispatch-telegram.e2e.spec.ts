@@ -1,8 +1,8 @@
 import type { TelegramScriptedReply } from '../peers/telegram.peer.js';
-import { createTestDatabase, type TestDatabase, testDatabases } from '../support/databases.js';
+import { testDatabases } from '../support/databases.js';
 import { eventsOf, outboundEmails, outboundNotices, uniqueAddress } from '../support/dispatch-helpers.js';
 import { customerEmail, outboxSettled, postEmail, type TicketDetail, waitForTicket } from '../support/http.js';
-import { type AnalysisArgs, decisionReply, type Stack, stackForSuite, startStack } from '../support/stack.js';
+import { type AnalysisArgs, decisionReply, stackForSuite } from '../support/stack.js';
 
 const HOSTILE = '<script>alert(1)</script> a < b & c "quotes" &amp; literally';
 
@@ -188,18 +188,7 @@ describe.each(testDatabases())('dispatch to Telegram on %s', (kind) => {
 });
 
 describe.each(testDatabases())('escalations without Telegram settings on %s', (kind) => {
-  let database: TestDatabase;
-  let stack: Stack;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    stack = await startStack({ database, gigachat: { scope: 'GIGACHAT_API_B2B' }, telegram: false });
-  });
-
-  afterAll(async () => {
-    await stack.close();
-    await database.drop();
-  });
+  const stack = stackForSuite(kind, { gigachat: { scope: 'GIGACHAT_API_B2B' }, telegram: false });
 
   it('the escalation is recorded on the ticket, saying Telegram is not configured, and nothing is sent', async () => {
     stack.gigachat!.script(decisionReply(ESCALATE));

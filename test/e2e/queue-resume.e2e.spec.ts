@@ -1,7 +1,7 @@
-import { createTestDatabase, type TestDatabase, testDatabases } from '../support/databases.js';
+import { testDatabases } from '../support/databases.js';
 import { customerEmail, getTicket, outboxSettled, postEmail, waitForTicket } from '../support/http.js';
 import { countOf, dbQuery, eventTypes, waitUntil } from '../support/ingestion-helpers.js';
-import { decisionReply, promptText, type Stack, startStack } from '../support/stack.js';
+import { decisionReply, promptText, stackForSuite } from '../support/stack.js';
 
 /**
  * The ticket status is the durable queue: whatever a process leaves behind when it stops — tickets
@@ -9,19 +9,8 @@ import { decisionReply, promptText, type Stack, startStack } from '../support/st
  * mid-analysis) — is decided by the next process on the same database, and nothing twice.
  */
 describe.each(testDatabases())('queue resume after a restart on %s', (kind) => {
-  let database: TestDatabase;
-  let stack: Stack;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    // One ticket at a time, so a stuck analysis leaves the others `received`.
-    stack = await startStack({ database, gigachat: { scope: 'GIGACHAT_API_B2B' }, env: { PROCESSING_CONCURRENCY: '1' } });
-  });
-
-  afterAll(async () => {
-    await stack.close();
-    await database.drop();
-  });
+  // One ticket at a time, so a stuck analysis leaves the others `received`.
+  const stack = stackForSuite(kind, { gigachat: { scope: 'GIGACHAT_API_B2B' }, env: { PROCESSING_CONCURRENCY: '1' } });
 
   it('tickets left received, and one left processing under an expired lease, are all decided after a restart', async () => {
     const gigachat = stack.gigachat!;

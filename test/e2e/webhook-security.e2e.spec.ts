@@ -1,11 +1,11 @@
 import { createHmac } from 'node:crypto';
 import request from 'supertest';
 import { signWebhookBody } from '../../src/webhook/webhook-auth.guard.js';
-import { createTestDatabase, type TestDatabase, testDatabases } from '../support/databases.js';
+import { testDatabases } from '../support/databases.js';
 import { customerEmail, getTicket, outboxSettled, waitForTicket } from '../support/http.js';
 import { tableCounts } from '../support/ingestion-helpers.js';
 import { crlf } from '../support/ingestion-mime.js';
-import { type Stack, stackForSuite, startStack } from '../support/stack.js';
+import { type Stack, stackForSuite } from '../support/stack.js';
 import type { TestApp } from '../support/test-app.js';
 
 const SECRET = 'whsec-9f3c2a7e5b1d4c8a';
@@ -182,18 +182,7 @@ ${'Очень длинное письмо. '.repeat(900)}
   });
 
   describe('with WEBHOOK_RATE_LIMIT=3 per WEBHOOK_RATE_WINDOW_SECONDS=2', () => {
-    let database: TestDatabase;
-    let stack: Stack;
-
-    beforeAll(async () => {
-      database = await createTestDatabase(kind);
-      stack = await startStack({ database, gigachat: { scope: 'GIGACHAT_API_B2B' }, env: { WEBHOOK_RATE_LIMIT: '3', WEBHOOK_RATE_WINDOW_SECONDS: '2' } });
-    });
-
-    afterAll(async () => {
-      await stack.close();
-      await database.drop();
-    });
+    const stack = stackForSuite(kind, { gigachat: { scope: 'GIGACHAT_API_B2B' }, env: { WEBHOOK_RATE_LIMIT: '3', WEBHOOK_RATE_WINDOW_SECONDS: '2' } });
 
     it('answers 429 past the limit, stores nothing for it, serves other routes, and takes mail again after the window', async () => {
       const before = await tableCounts(stack.t);
@@ -278,18 +267,7 @@ ${'Очень длинное письмо. '.repeat(900)}
   });
 
   describe('without WEBHOOK_BODY_LIMIT', () => {
-    let database: TestDatabase;
-    let stack: Stack;
-
-    beforeAll(async () => {
-      database = await createTestDatabase(kind);
-      stack = await startStack({ database, gigachat: false, telegram: false, smtp: false });
-    });
-
-    afterAll(async () => {
-      await stack.close();
-      await database.drop();
-    });
+    const stack = stackForSuite(kind, { gigachat: false, telegram: false, smtp: false });
 
     it('the default limit is 2 MB: just over → 413, just under → 202', async () => {
       const before = await tableCounts(stack.t);
