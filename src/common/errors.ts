@@ -6,6 +6,7 @@ export enum ErrorCode {
   MalformedBody = 'MALFORMED_BODY',
   Unauthorized = 'UNAUTHORIZED',
   NotFound = 'NOT_FOUND',
+  Conflict = 'CONFLICT',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
   RateLimited = 'RATE_LIMITED',

@@ -1,4 +1,4 @@
-import { type ValidationError, ValidationPipe } from '@nestjs/common';
+import { type ArgumentMetadata, type ValidationError, ValidationPipe } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate, type ValidatorOptions } from 'class-validator';
 import { AppError, type FieldError } from './errors.js';
@@ -27,13 +27,28 @@ export function flattenValidationErrors(errors: ValidationError[], parent = ''):
   return flat;
 }
 
-/** The global pipe: unknown fields are refused, values are converted to the DTO's types. */
+/**
+ * The global pipe: unknown fields are refused, values are converted to the DTO's types. A body
+ * that is not a JSON object (an array, a bare string, none at all) is refused as a whole, as
+ * validateDto does, instead of having its array items reported as unknown fields.
+ */
+class AppValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body' && !isJsonObject(value)) throw AppError.field('body', 'must be a JSON object');
+    return super.transform(value, metadata);
+  }
+}
+
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new AppValidationPipe({
     ...VALIDATOR_OPTIONS,
     transform: true,
     exceptionFactory: (errors) => AppError.validation(flattenValidationErrors(errors)),
   });
+}
+
+function isJsonObject(value: unknown): value is object {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /**
@@ -45,9 +60,7 @@ export async function validateDto<T extends object>(
   plain: unknown,
   crossFieldErrors: (instance: T) => FieldError[] = () => [],
 ): Promise<T> {
-  if (plain === null || typeof plain !== 'object' || Array.isArray(plain)) {
-    throw AppError.field('body', 'must be a JSON object');
-  }
+  if (!isJsonObject(plain)) throw AppError.field('body', 'must be a JSON object');
   const instance = plainToInstance(type, plain);
   const errors = [...flattenValidationErrors(await validate(instance, VALIDATOR_OPTIONS)), ...crossFieldErrors(instance)];
   if (errors.length > 0) throw AppError.validation(errors);

@@ -19,3 +19,7 @@ export enum Decision {
 
 /** Statuses a ticket waits in before the TicketOrchestrator has decided. */
 export const UNDECIDED_STATUSES: readonly TicketStatus[] = [TicketStatus.Received, TicketStatus.Processing];
+
+/** Statuses an operator sets through the API; every other status is the service's own doing. */
+export const OPERATOR_STATUSES = [TicketStatus.Resolved, TicketStatus.Closed] as const;
+export type OperatorStatus = (typeof OPERATOR_STATUSES)[number];

@@ -1,7 +1,8 @@
-import { Controller, Get, Param, ParseUUIDPipe, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Param, ParseUUIDPipe, Patch, Query, UseGuards } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiConflictResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
@@ -12,9 +13,12 @@ import {
 import { ErrorBodyDto } from '../common/http/error-body.dto.js';
 import { AdminAuthGuard } from '../common/http/admin-auth.guard.js';
 import { AppError } from '../common/errors.js';
+import { ChangeTicketStatusDto } from './dto/change-ticket-status.dto.js';
 import { ListTicketsQuery } from './dto/list-tickets.query.js';
 import { TicketDetailDto, TicketListDto } from './dto/ticket.dto.js';
 import { TicketsService } from './tickets.service.js';
+
+const ticketId = new ParseUUIDPipe({ exceptionFactory: () => AppError.field('id', 'must be a UUID') });
 
 @ApiTags('tickets')
 @ApiBearerAuth('admin')
@@ -40,9 +44,24 @@ export class TicketsController {
   @ApiOkResponse({ type: TicketDetailDto })
   @ApiBadRequestResponse({ description: 'The id is not a UUID', type: ErrorBodyDto })
   @ApiNotFoundResponse({ description: 'No ticket has this id', type: ErrorBodyDto })
-  detail(
-    @Param('id', new ParseUUIDPipe({ exceptionFactory: () => AppError.field('id', 'must be a UUID') })) id: string,
-  ): Promise<TicketDetailDto> {
+  detail(@Param('id', ticketId) id: string): Promise<TicketDetailDto> {
     return this.tickets.detail(id);
+  }
+
+  @Patch(':id')
+  @ApiOperation({
+    summary: 'Mark a ticket resolved or closed',
+    description:
+      'For operators, once a ticket is handled. `resolved`: a reply from the customer in the thread reopens it for analysis. ' +
+      '`closed`: final; a reply in the thread opens a new ticket that refers to this one. Repeating a change changes nothing. ' +
+      'Answers the whole ticket; the change is an event in its audit trail.',
+  })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiOkResponse({ type: TicketDetailDto })
+  @ApiBadRequestResponse({ description: 'The id is not a UUID, or the status or note is invalid', type: ErrorBodyDto })
+  @ApiNotFoundResponse({ description: 'No ticket has this id', type: ErrorBodyDto })
+  @ApiConflictResponse({ description: 'The ticket is still being analysed (received, processing), or it is closed', type: ErrorBodyDto })
+  changeStatus(@Param('id', ticketId) id: string, @Body() change: ChangeTicketStatusDto): Promise<TicketDetailDto> {
+    return this.tickets.changeStatus(id, change);
   }
 }

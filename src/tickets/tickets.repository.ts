@@ -183,6 +183,17 @@ export class TicketsRepository {
     ticket.updatedAt = now;
   }
 
+  /**
+   * An operator's status change, made only if the ticket is as the operator's request found it
+   * (same status, no newer customer message): false when it moved in between.
+   */
+  async changeStatusIf(tx: EntityManager, ticket: Ticket, to: TicketStatus, reason: string, now: Date): Promise<boolean> {
+    const result = await tx.update(Ticket, { id: ticket.id, status: ticket.status, revision: ticket.revision }, { status: to, statusReason: reason, updatedAt: now });
+    if (result.affected !== 1) return false;
+    Object.assign(ticket, { status: to, statusReason: reason, updatedAt: now });
+    return true;
+  }
+
   /** Tickets waiting for a worker: received, or processing under an expired lease (its process died). */
   findClaimable(now: Date, limit: number): Promise<string[]> {
     return this.uow.read(async (db) => {

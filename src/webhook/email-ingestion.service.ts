@@ -7,6 +7,7 @@ import { UnitOfWork } from '../database/unit-of-work.js';
 import { TicketQueue } from '../orchestrator/ticket-queue.js';
 import { DeliveryStatus, MessageChannel, MessageDirection, MessageKind } from '../tickets/entities/message.entity.js';
 import { TicketEventType } from '../tickets/entities/ticket-event.entity.js';
+import type { Ticket } from '../tickets/entities/ticket.entity.js';
 import { isInboundMessageIdConflict, MessagesRepository, type NewMessage, newMessageRow } from '../tickets/messages.repository.js';
 import { TicketStatus } from '../tickets/ticket-status.js';
 import { type NewTicket, type PendingEvent, TicketsRepository } from '../tickets/tickets.repository.js';
@@ -99,14 +100,15 @@ export class EmailIngestionService {
    * on this path they cost more of the service's time than anything else.
    */
   private async storeOnPostgres(email: InboundEmail, cleanText: string, ignoredReason: string | undefined): Promise<IngestionResult> {
-    if ((await this.threads.findThread(email)) !== null) {
+    const thread = await this.threads.findThread(email);
+    if (thread && joinsThread(thread, ignoredReason)) {
       return this.uow.transaction((tx) => this.store(tx, email, cleanText, ignoredReason));
     }
     const now = new Date();
     const ticket = await this.tickets.insertWithMessage(
       newTicketOf(email, ignoredReason, now),
       (ticketId) => newMessageRow(inboundMessageOf(email, cleanText, ignoredReason, ticketId), now),
-      newTicketEvents(email, ignoredReason, now),
+      newTicketEvents(email, ignoredReason, now, thread),
     );
     return { ticketId: ticket.id, ticketNumber: ticket.number, status: ticket.status, duplicate: false, ignoredReason, followUp: false };
   }
@@ -114,14 +116,14 @@ export class EmailIngestionService {
   /** Stores one e-mail; a repeat fails on the unique Message-ID index (and rolls back whole). */
   private async store(tx: EntityManager, email: InboundEmail, cleanText: string, ignoredReason: string | undefined): Promise<IngestionResult> {
     const now = new Date();
-    let ticket = await this.threads.findThread(email, tx);
-    const followUp = ticket !== null;
-    if (!ticket) ticket = await this.tickets.insert(tx, newTicketOf(email, ignoredReason, now));
+    const thread = await this.threads.findThread(email, tx);
+    const followUp = thread !== null && joinsThread(thread, ignoredReason);
+    const ticket = followUp ? thread : await this.tickets.insert(tx, newTicketOf(email, ignoredReason, now));
     await this.messages.insert(tx, inboundMessageOf(email, cleanText, ignoredReason, ticket.id), now);
 
     const sender = email.from.address;
     if (!followUp) {
-      await this.tickets.addEvents(tx, ticket.id, newTicketEvents(email, ignoredReason, now));
+      await this.tickets.addEvents(tx, ticket.id, newTicketEvents(email, ignoredReason, now, thread));
     } else if (ignoredReason) {
       // An auto-reply in an existing thread is kept with the conversation but changes nothing.
       await this.tickets.addEvent(tx, ticket.id, TicketEventType.MessageIgnored, `Automatic reply in the thread not analysed: ${ignoredReason}`, { messageId: email.messageId }, now);
@@ -184,9 +186,27 @@ function inboundMessageOf(email: InboundEmail, cleanText: string, ignoredReason:
   };
 }
 
-/** The audit trail a new ticket starts with. */
-function newTicketEvents(email: InboundEmail, ignoredReason: string | undefined, now: Date): PendingEvent[] {
-  const events: PendingEvent[] = [{ type: TicketEventType.Received, message: `E-mail from ${email.from.address}`, data: { messageId: email.messageId }, at: now }];
+/**
+ * Whether an e-mail in `thread` joins it. A closed ticket stays closed: the customer's reply opens
+ * a new ticket (newTicketEvents links them), while an auto-reply is kept with the conversation,
+ * changing nothing, as on any other ticket.
+ */
+function joinsThread(thread: Ticket, ignoredReason: string | undefined): boolean {
+  return thread.status !== TicketStatus.Closed || ignoredReason !== undefined;
+}
+
+/** The audit trail a new ticket starts with; `closedThread` is the closed ticket it continues, if any. */
+function newTicketEvents(email: InboundEmail, ignoredReason: string | undefined, now: Date, closedThread: Ticket | null = null): PendingEvent[] {
+  const events: PendingEvent[] = [
+    closedThread
+      ? {
+          type: TicketEventType.Received,
+          message: `E-mail from ${email.from.address} in the thread of closed ticket #${closedThread.number}: a new ticket`,
+          data: { messageId: email.messageId, previousTicketId: closedThread.id, previousTicketNumber: closedThread.number },
+          at: now,
+        }
+      : { type: TicketEventType.Received, message: `E-mail from ${email.from.address}`, data: { messageId: email.messageId }, at: now },
+  ];
   if (ignoredReason) {
     events.push({ type: TicketEventType.MessageIgnored, message: `Not answered automatically: ${ignoredReason}`, data: { messageId: email.messageId }, at: now });
   }

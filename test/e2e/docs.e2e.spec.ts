@@ -7,7 +7,7 @@ describe('API documentation', () => {
   let t: TestApp;
   let doc: {
     paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: unknown[]; parameters?: unknown[] }>>;
-    components: { schemas: Record<string, { properties?: Record<string, { example?: unknown }> }>; securitySchemes: Record<string, unknown> };
+    components: { schemas: Record<string, { properties?: Record<string, { example?: unknown; enum?: unknown[] }> }>; securitySchemes: Record<string, unknown> };
   };
 
   beforeAll(async () => {
@@ -54,6 +54,9 @@ describe('API documentation', () => {
     expect(doc.components.schemas.ErrorBodyDto.properties?.code).toBeDefined();
     const detail = doc.paths['/api/tickets/{id}'].get.responses;
     expect(Object.keys(detail).sort()).toEqual(['200', '400', '401', '404']);
+    expect(Object.keys(doc.paths['/api/tickets/{id}'].patch.responses).sort()).toEqual(['200', '400', '401', '404', '409']);
+    expect(doc.paths['/api/tickets/{id}'].patch.security).toEqual([{ admin: [] }]);
+    expect(doc.components.schemas.ChangeTicketStatusDto.properties?.status).toMatchObject({ enum: ['resolved', 'closed'], example: 'resolved' });
     expect(Object.keys(doc.paths['/health'].get.responses)).toEqual(expect.arrayContaining(['200', '503']));
   });
 });

@@ -44,6 +44,13 @@ describe.each(testDatabases())('tickets API on %s', (kind) => {
     await request(t.http).get('/api/tickets').set(auth).expect(200);
   });
 
+  it('needs the bearer key to change a status too, and changes nothing without it', async () => {
+    const [ticket] = (await request(t.http).get('/api/tickets?status=escalated').set(auth).expect(200)).body.items;
+    const refused = await request(t.http).patch(`/api/tickets/${ticket.id}`).send({ status: 'closed' }).expect(401);
+    expect(refused.body).toMatchObject({ statusCode: 401, code: 'UNAUTHORIZED' });
+    expect((await request(t.http).get(`/api/tickets/${ticket.id}`).set(auth).expect(200)).body.status).toBe('escalated');
+  });
+
   it('lists newest first with paging', async () => {
     const first = await request(t.http).get('/api/tickets?limit=3').set(auth).expect(200);
     expect(first.body).toMatchObject({ total: 30, page: 1, limit: 3 });
