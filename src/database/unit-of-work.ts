@@ -4,15 +4,6 @@ import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import { AsyncLock } from '../common/async-lock.js';
 import { type SqlDialect, sqlDialect } from './sql-dialect.js';
 
-/**
- * The only way the code touches the database. On PostgreSQL every transaction gets its own pooled
- * connection. On SQLite TypeORM shares a single connection, so two interleaved transactions would
- * nest as savepoints and read each other's uncommitted rows; here they are serialised instead
- * (better-sqlite3 is synchronous, so this costs almost nothing).
- *
- * Inside `transaction`/`read` use only the EntityManager handed in: calling back into UnitOfWork
- * from there would wait for itself on SQLite.
- */
 /** First half of our advisory-lock keys, so they never meet another application's on the same server. */
 const ADVISORY_NAMESPACE = 0x61697370; // "aisp"
 
@@ -34,6 +25,21 @@ export interface InsertPart {
   returning?: string;
 }
 
+/** A column whose value the database computes within the INSERT: `sql` is an SQL expression. */
+export interface ComputedColumn {
+  column: string;
+  sql: string;
+}
+
+/**
+ * The only way the code touches the database. On PostgreSQL every transaction gets its own pooled
+ * connection. On SQLite TypeORM shares a single connection, so two interleaved transactions would
+ * nest as savepoints and read each other's uncommitted rows; here they are serialised instead
+ * (better-sqlite3 is synchronous, so this costs almost nothing).
+ *
+ * Inside `transaction`/`read` use only the EntityManager handed in: calling back into UnitOfWork
+ * from there would wait for itself on SQLite.
+ */
 @Injectable()
 export class UnitOfWork {
   readonly dialect: SqlDialect;
@@ -67,12 +73,21 @@ export class UnitOfWork {
   /**
    * Inserts whole rows with one plain INSERT, values converted by TypeORM's own driver from the
    * entity metadata. The query builder costs several times the insert itself on the ingestion
-   * and processing paths; this keeps the same column mapping without it. `returning` (PostgreSQL
-   * only) reads back database-assigned columns.
+   * and processing paths; this keeps the same column mapping without it. `returning` reads back
+   * database-assigned columns. `computed` gives one column of a single row as an SQL expression
+   * the database evaluates within the INSERT (SQLite's ticket number, where RETURNING cannot see
+   * what an AFTER trigger assigns).
    */
-  async insertRows<T extends ObjectLiteral>(tx: EntityManager, target: EntityTarget<T>, rows: readonly T[], returning?: string): Promise<Array<Record<string, unknown>>> {
+  async insertRows<T extends ObjectLiteral>(
+    tx: EntityManager,
+    target: EntityTarget<T>,
+    rows: readonly T[],
+    returning?: string,
+    computed?: ComputedColumn,
+  ): Promise<Array<Record<string, unknown>>> {
     if (rows.length === 0) return [];
-    const { sql, columns } = this.insertStatement(target, rows.length, returning);
+    if (computed && rows.length > 1) throw new Error('a computed column is for single-row inserts');
+    const { sql, columns } = this.insertStatement(target, rows.length, returning, 0, computed);
     const result: unknown = await tx.query(sql, this.valuesOf(rows, columns));
     return Array.isArray(result) ? (result as Array<Record<string, unknown>>) : [];
   }
@@ -144,18 +159,19 @@ export class UnitOfWork {
   private readonly combined = new Map<string, { sql: string; columns: ColumnMetadata[][] }>();
 
   /** `firstPlaceholder`: PostgreSQL's $n numbering starts after it (a part of a combined statement). */
-  private insertStatement(target: EntityTarget<ObjectLiteral>, rowCount: number, returning?: string, firstPlaceholder = 0) {
+  private insertStatement(target: EntityTarget<ObjectLiteral>, rowCount: number, returning?: string, firstPlaceholder = 0, computed?: ComputedColumn) {
     const metadata = this.dataSource.getMetadata(target);
-    const key = `${metadata.tableName}:${rowCount}:${returning ?? ''}:${firstPlaceholder}`;
+    const key = `${metadata.tableName}:${rowCount}:${returning ?? ''}:${firstPlaceholder}:${computed ? `${computed.column}=${computed.sql}` : ''}`;
     let statement = this.statements.get(key);
     if (!statement) {
       const columns = metadata.columns.filter((column) => column.isInsert && column.generationStrategy !== 'increment');
       let index = firstPlaceholder;
       const placeholder = () => (this.dialect === 'postgres' ? `$${++index}` : '?');
-      const values = Array.from({ length: rowCount }, () => `(${columns.map(placeholder).join(', ')})`).join(', ');
-      const sql =
-        `INSERT INTO "${metadata.tableName}" (${columns.map((c) => `"${c.databaseName}"`).join(', ')}) VALUES ${values}` +
-        (returning && this.dialect === 'postgres' ? ` RETURNING "${returning}"` : '');
+      const names = columns.map((c) => `"${c.databaseName}"`);
+      const row = () => [...columns.map(placeholder), ...(computed ? [`(${computed.sql})`] : [])].join(', ');
+      if (computed) names.push(`"${computed.column}"`);
+      const values = Array.from({ length: rowCount }, () => `(${row()})`).join(', ');
+      const sql = `INSERT INTO "${metadata.tableName}" (${names.join(', ')}) VALUES ${values}` + (returning ? ` RETURNING "${returning}"` : '');
       statement = { sql, columns };
       if (this.statements.size < 256) this.statements.set(key, statement);
     }
