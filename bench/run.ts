@@ -5,9 +5,10 @@ import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import axios from 'axios';
 import pg from 'pg';
-import { GigaChatPeer, type PeerReply } from '../test/peers/gigachat.peer.js';
+import { type ChatRequestBody, GigaChatPeer, type PeerReply } from '../test/peers/gigachat.peer.js';
 import { SmtpPeer } from '../test/peers/smtp.peer.js';
 import { TelegramPeer } from '../test/peers/telegram.peer.js';
+import { offeredArticleIds } from '../test/support/offered-articles.js';
 import { freePort } from '../test/support/service-process.js';
 import { benchEmails } from './email-corpus.js';
 import { generateKnowledgeBase } from './kb-generator.js';
@@ -133,7 +134,7 @@ interface Peers {
 }
 
 /** A decision mix like real mail: mostly answers, some questions back, some escalations. */
-function decisionResponder(): PeerReply {
+function decisionResponder(request: ChatRequestBody): PeerReply {
   const roll = Math.random();
   const decision = roll < 0.6 ? 'full_answer' : roll < 0.8 ? 'need_more_info' : 'escalate_to_human';
   return {
@@ -144,7 +145,7 @@ function decisionResponder(): PeerReply {
       draft_reply: 'Здравствуйте! Оформить возврат можно в личном кабинете в разделе «Мои заказы» в течение 14 дней.\n\nСлужба поддержки',
       confidence: 0.9,
       language: 'ru',
-      used_article_ids: ['returns/how-to-return'],
+      used_article_ids: offeredArticleIds(request),
       escalation_reason: decision === 'escalate_to_human' ? 'жалоба' : '',
     },
   };

@@ -146,7 +146,7 @@ export class TicketOrchestrator extends TicketProcessor {
       missingDetails: analysis.missingDetails,
     });
     return {
-      outcome: applyDecisionPolicy(analysis, { minConfidence: this.config.processing.aiMinConfidence }),
+      outcome: applyDecisionPolicy(analysis, { minConfidence: this.config.processing.aiMinConfidence, givenArticleIds: articles.map((a) => a.id) }),
       patch: {
         customerName: analysis.fullName ?? ticket.customerName,
         issueSummary: analysis.issueSummary,

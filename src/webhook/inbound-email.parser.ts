@@ -1,6 +1,7 @@
 import type { AddressObject, ParsedMail } from 'mailparser';
 import { type EmailAddress, formatEmailAddress, parseEmailAddress } from '../common/email-address.js';
 import { AppError, type FieldError } from '../common/errors.js';
+import { withoutNul } from '../common/without-nul.js';
 import { cleanMessageId, deterministicMessageId, normalizeMessageId, parseMessageIdList } from '../common/message-id.js';
 import type { AttachmentMeta } from '../tickets/entities/message.entity.js';
 import type { InboundEmailDto } from './dto/inbound-email.dto.js';
@@ -93,19 +94,8 @@ function finish(draft: Draft): InboundEmail {
   const written = cleanMessageId(rawMessageId);
   const messageId =
     normalizeMessageId(written) ??
-    deterministicMessageId({ from: email.from.address, subject: email.subject, date, body: email.text ?? email.html ?? '' });
+    deterministicMessageId({ from: email.from.address, subject: email.subject, date, body: email.text || email.html || '' });
   return { ...email, messageId, rfcMessageId: written ?? messageId, messageIdGenerated: written === null };
-}
-
-/**
- * NUL characters removed from every string: PostgreSQL text cannot hold them, and no e-mail means
- * them. Done once here, so SQLite and PostgreSQL store the same thing.
- */
-function withoutNul<T>(value: T): T {
-  if (typeof value === 'string') return (value.includes('\0') ? value.replaceAll('\0', '') : value) as T;
-  if (Array.isArray(value)) return value.map((item: unknown) => withoutNul(item)) as T;
-  if (value instanceof Date || value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [withoutNul(key), withoutNul(item)])) as T;
 }
 
 function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {

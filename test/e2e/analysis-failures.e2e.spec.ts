@@ -1,7 +1,7 @@
 import type { PeerReply } from '../peers/gigachat.peer.js';
 import { testDatabases } from '../support/databases.js';
 import { customerEmail, outboxSettled, postEmail, type TicketDetail, waitForTicket } from '../support/http.js';
-import { decisionReply, type Stack, stackForSuite } from '../support/stack.js';
+import { decisionReply, promptText, type Stack, stackForSuite } from '../support/stack.js';
 
 /**
  * The orchestrator fails closed (SPEC.md): whatever stops the AI path ends in an escalation with its
@@ -130,6 +130,30 @@ describe.each(testDatabases())('analysis failures end in an escalation on %s', (
       } finally {
         await stack.restart();
       }
+    });
+
+    it('a full_answer that cites none of the articles it was given is escalated: not grounded', async () => {
+      stack.gigachat!.script(decisionReply({ decision: 'full_answer', used_article_ids: [] }));
+      const ticket = await submitAndSettle(stack);
+      expectEscalated(stack, ticket, /names none of the knowledge-base articles it was given/);
+      expect(ticket.articles.length).toBeGreaterThan(0);
+      expect(ticket.articles.every((a) => !a.usedByAi)).toBe(true);
+    });
+
+    it('a full_answer to a question no article covers is escalated, however confident', async () => {
+      // Nothing in the shop's knowledge base matches these words: the prompt says so, and the policy holds to it.
+      stack.gigachat!.script(decisionReply({ decision: 'full_answer', confidence: 1, used_article_ids: ['returns/how-to-return'] }));
+      const accepted = await postEmail(stack.t, customerEmail({ subject: 'Квантовая хромодинамика', text: 'Объясните глюонные струи и конфайнмент кварков.' })).expect(202);
+      const ticket = await waitForTicket(stack.t, accepted.body.ticketId, outboxSettled);
+      expect(ticket.articles).toEqual([]);
+      expectEscalated(stack, ticket, /no knowledge-base article covers this question/);
+      expect(promptText(stack.gigachat!.chatBodies[0])).toContain('подходящих статей не найдено');
+    });
+
+    it('a full_answer without a confidence is escalated: the threshold cannot be checked', async () => {
+      stack.gigachat!.script({ functionCall: { full_name: 'Иван Петров', issue_summary: 'Возврат', decision: 'full_answer', draft_reply: 'Здравствуйте! Служба поддержки' } });
+      const ticket = await submitAndSettle(stack);
+      expectEscalated(stack, ticket, /gave no confidence/);
     });
 
     it('GigaChat refusing the key: escalated with the OAuth error, the API never called', async () => {

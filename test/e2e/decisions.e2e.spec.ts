@@ -28,7 +28,7 @@ describe.each(testDatabases())('decisions end to end on %s', (kind) => {
       confidence: 0.92,
       language: 'ru',
     });
-    expect(ticket.ai).toMatchObject({ model: expect.stringMatching(/^GigaChat/), promptVersion: 'support-v1', totalTokens: expect.any(Number), latencyMs: expect.any(Number) });
+    expect(ticket.ai).toMatchObject({ model: expect.stringMatching(/^GigaChat/), promptVersion: 'support-v2', totalTokens: expect.any(Number), latencyMs: expect.any(Number) });
     expect(ticket.articles.map((a) => a.id)).toContain('returns/how-to-return');
     expect(ticket.articles.find((a) => a.id === 'returns/how-to-return')?.usedByAi).toBe(true);
 

@@ -29,8 +29,9 @@ export interface PeerReply {
   /**
    * Answer with `choices[0].message.function_call = {name, arguments: this}` and finish_reason "function_call".
    * The name is `functionName`, else the forced function (`function_call: {name}`), else the first of `functions`.
+   * A function is called with the request and answers the arguments (a model reading its prompt).
    */
-  functionCall?: Record<string, unknown> | string;
+  functionCall?: Record<string, unknown> | string | ((request: ChatRequestBody) => Record<string, unknown> | string);
   /** Name for `functionCall` when no function is forced (e.g. `function_call: "auto"`). */
   functionName?: string;
   /** Answer with `message.content = this` and finish_reason "stop". */
@@ -524,10 +525,11 @@ export class GigaChatPeer {
     if (reply.functionCall !== undefined) {
       const forced = typeof request.function_call === 'object' ? request.function_call.name : undefined;
       const name = reply.functionName ?? forced ?? request.functions?.[0]?.name ?? 'function';
-      message.function_call = { name, arguments: reply.functionCall };
+      const args = typeof reply.functionCall === 'function' ? reply.functionCall(request) : reply.functionCall;
+      message.function_call = { name, arguments: args };
       message.functions_state_id = randomUUID();
       finishReason = 'function_call';
-      completionText = typeof reply.functionCall === 'string' ? reply.functionCall : JSON.stringify(reply.functionCall);
+      completionText = typeof args === 'string' ? args : JSON.stringify(args);
     } else {
       message.content = reply.content ?? '';
       finishReason = 'stop';

@@ -6,6 +6,7 @@ import { GigaChatPeer } from '../peers/gigachat.peer.js';
 import { SmtpPeer } from '../peers/smtp.peer.js';
 import { TelegramPeer } from '../peers/telegram.peer.js';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
+import { offeredArticleIds } from './offered-articles.js';
 import { startTestApp, type TestApp } from './test-app.js';
 
 export const SHOP_MAIL_FROM = 'Северный Ветер <support@severveter.example>';
@@ -92,21 +93,26 @@ export interface AnalysisArgs {
   escalation_reason?: string;
 }
 
-/** A GigaChat answer that calls the forced function with these arguments. */
+/**
+ * A GigaChat answer that calls the forced function with these arguments. Unless `used_article_ids`
+ * is given, the answer cites every article the prompt offered, as a model that follows the prompt
+ * does (the decision policy escalates a full_answer that cites none).
+ */
 export function decisionReply(args: AnalysisArgs, extra: Partial<PeerReply> = {}): PeerReply {
   return {
-    functionCall: {
+    functionCall: (request) => ({
       full_name: 'Иван Петров',
       issue_summary: 'Клиент спрашивает, как вернуть товар',
       draft_reply: 'Здравствуйте, Иван! Вернуть товар можно в течение 14 дней. Служба поддержки',
       confidence: 0.9,
       language: 'ru',
-      used_article_ids: [],
+      used_article_ids: offeredArticleIds(request),
       ...args,
-    },
+    }),
     ...extra,
   };
 }
+
 
 /** The text of everything the service sent to GigaChat in one chat call (system + user). */
 export function promptText(body: ChatRequestBody): string {

@@ -49,6 +49,13 @@ function invalidReason(c: ChatCompletion): string {
   throw new Error('expected the answer to be refused');
 }
 
+describe('parseAnalysis: what it keeps', () => {
+  it('removes NUL characters from the answer (PostgreSQL cannot store them; the decision would fail for ever)', () => {
+    const parsed = parseAnalysis(called({ ...FULL, full_name: 'Иван\u0000 Петров', draft_reply: 'Здравствуйте\u0000!', used_article_ids: ['returns/how\u0000-to-return'] }));
+    expect(parsed).toMatchObject({ fullName: 'Иван Петров', draftReply: 'Здравствуйте!', usedArticleIds: ['returns/how-to-return'] });
+  });
+});
+
 describe('parseAnalysis: where the answer is', () => {
   it('reads function_call.arguments given as an object', () => {
     expect(parseAnalysis(called(FULL))).toEqual({

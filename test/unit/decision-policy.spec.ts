@@ -4,7 +4,7 @@ import { Decision } from '../../src/tickets/ticket-status.js';
 
 /** The guard between the AI's answer and the customer (SPEC.md: AI_MIN_CONFIDENCE, default 0.6). */
 
-const POLICY = { minConfidence: 0.6 };
+const POLICY = { minConfidence: 0.6, givenArticleIds: ['returns/how-to-return', 'returns/refund-timing'] };
 
 function analysis(overrides: Partial<AiAnalysis> = {}): AiAnalysis {
   return {
@@ -40,12 +40,40 @@ describe('applyDecisionPolicy', () => {
   });
 
   it('uses the configured threshold', () => {
-    expect(applyDecisionPolicy(analysis({ confidence: 0.3 }), { minConfidence: 0.2 }).decision).toBe(Decision.FullAnswer);
-    expect(applyDecisionPolicy(analysis({ confidence: 0.95 }), { minConfidence: 1 }).decision).toBe(Decision.EscalateToHuman);
+    expect(applyDecisionPolicy(analysis({ confidence: 0.3 }), { ...POLICY, minConfidence: 0.2 }).decision).toBe(Decision.FullAnswer);
+    expect(applyDecisionPolicy(analysis({ confidence: 0.95 }), { ...POLICY, minConfidence: 1 }).decision).toBe(Decision.EscalateToHuman);
   });
 
-  it('does not apply the threshold when the AI gave no confidence', () => {
-    expect(applyDecisionPolicy(analysis({ confidence: null }), POLICY)).toMatchObject({ decision: Decision.FullAnswer, reason: null });
+  it('escalates a full_answer without a confidence: the threshold cannot be checked (fail closed)', () => {
+    const outcome = applyDecisionPolicy(analysis({ confidence: null }), POLICY);
+    expect(outcome).toMatchObject({ decision: Decision.EscalateToHuman, draftReply: analysis().draftReply });
+    expect(outcome.reason).toContain('no confidence');
+  });
+
+  it('escalates a full_answer when no article was found for the question', () => {
+    const outcome = applyDecisionPolicy(analysis({ usedArticleIds: [] }), { ...POLICY, givenArticleIds: [] });
+    expect(outcome.decision).toBe(Decision.EscalateToHuman);
+    expect(outcome.reason).toContain('no knowledge-base article covers this question');
+    expect(outcome.draftReply).toBe(analysis().draftReply);
+  });
+
+  it('escalates a full_answer that cites none of the articles it was given, or only ones it was not given', () => {
+    for (const usedArticleIds of [[], ['delivery/made-up-article']]) {
+      const outcome = applyDecisionPolicy(analysis({ usedArticleIds }), POLICY);
+      expect(outcome.decision).toBe(Decision.EscalateToHuman);
+      expect(outcome.reason).toContain('names none of the knowledge-base articles it was given');
+    }
+  });
+
+  it('lets a full_answer citing one given article among others go out', () => {
+    expect(applyDecisionPolicy(analysis({ usedArticleIds: ['delivery/made-up-article', 'returns/refund-timing'] }), POLICY).decision).toBe(Decision.FullAnswer);
+  });
+
+  it('asks nothing of need_more_info and escalate_to_human about articles or confidence', () => {
+    const bare = { confidence: null, usedArticleIds: [] };
+    const none = { ...POLICY, givenArticleIds: [] };
+    expect(applyDecisionPolicy(analysis({ ...bare, decision: Decision.NeedMoreInfo }), none).decision).toBe(Decision.NeedMoreInfo);
+    expect(applyDecisionPolicy(analysis({ ...bare, decision: Decision.EscalateToHuman }), none).decision).toBe(Decision.EscalateToHuman);
   });
 
   it('need_more_info goes out as a request for the details, whatever the confidence', () => {

@@ -56,7 +56,7 @@ export interface AiAnalysis {
   issueSummary: string;
   decision: Decision;
   draftReply: string;
-  /** Null when the model gave none: the confidence threshold then does not apply. */
+  /** Null when the model gave none: a full_answer without one is escalated (decision-policy.ts). */
   confidence: number | null;
   language: string | null;
   usedArticleIds: string[];

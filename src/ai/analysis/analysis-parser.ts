@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { flattenValidationErrors } from '../../common/validation.js';
+import { withoutNul } from '../../common/without-nul.js';
 import { Decision } from '../../tickets/ticket-status.js';
 import type { ChatCompletion } from '../llm-client.js';
 import { type AiAnalysis, AiAnalysisDto } from './ai-analysis.dto.js';
@@ -45,7 +46,8 @@ export function parseAnalysis(completion: ChatCompletion): AiAnalysis {
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidAnalysisError('the arguments are not a JSON object');
 
-  const dto = plainToInstance(AiAnalysisDto, raw);
+  // NUL removed first: PostgreSQL refuses it, and a decision that cannot be stored would be retried for ever.
+  const dto = plainToInstance(AiAnalysisDto, withoutNul(raw));
   const errors = validateSync(dto, { whitelist: true, forbidUnknownValues: true });
   if (errors.length) {
     const details = flattenValidationErrors(errors).map((e) => `${e.field} ${e.message}`);

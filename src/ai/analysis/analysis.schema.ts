@@ -5,8 +5,10 @@ export const DECISION_FUNCTION_NAME = 'support_decision';
 
 /**
  * The function GigaChat is forced to call: its arguments are the analysis. GigaChat accepts only a
- * subset of JSON Schema: no $ref/anyOf/oneOf/allOf, and every object needs `properties`. The four
- * fields of the seed are required; the rest are ours and optional.
+ * subset of JSON Schema: no $ref/anyOf/oneOf/allOf, and every object needs `properties`. The model
+ * is asked for the seed's four fields and for what the decision policy checks (confidence, the
+ * articles used) and the language; the parser still accepts the seed's four alone, and the policy
+ * then escalates a full_answer it cannot check.
  */
 export const DECISION_FUNCTION: FunctionDefinition = {
   name: DECISION_FUNCTION_NAME,
@@ -48,6 +50,6 @@ export const DECISION_FUNCTION: FunctionDefinition = {
       },
       escalation_reason: { type: 'string', description: 'Почему нужен оператор (для escalate_to_human)' },
     },
-    required: ['full_name', 'issue_summary', 'decision', 'draft_reply', 'confidence', 'language'],
+    required: ['full_name', 'issue_summary', 'decision', 'draft_reply', 'confidence', 'language', 'used_article_ids'],
   },
 };

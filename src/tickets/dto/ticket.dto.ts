@@ -227,7 +227,7 @@ export class AiUsageDto {
   @ApiProperty({ nullable: true, example: 'GigaChat:2.0.28.2' })
   model: string | null;
 
-  @ApiProperty({ nullable: true, example: 'support-v1' })
+  @ApiProperty({ nullable: true, example: 'support-v2' })
   promptVersion: string | null;
 
   @ApiProperty({ nullable: true, example: 812 })
