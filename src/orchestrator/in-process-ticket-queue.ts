@@ -26,6 +26,8 @@ export class InProcessTicketQueue extends TicketQueue implements OnApplicationBo
   private readonly waiting: string[] = [];
   private readonly known = new Set<string>();
   private readonly running = new Map<string, Promise<void>>();
+  /** Tickets enqueued again while their run was going on. */
+  private readonly again = new Set<string>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
   private stopped = false;
@@ -50,6 +52,7 @@ export class InProcessTicketQueue extends TicketQueue implements OnApplicationBo
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     // Tickets not started stay `received` in the database; the next process to boot takes them.
     this.waiting.length = 0;
+    this.again.clear();
     const inFlight = [...this.running.values()];
     if (inFlight.length === 0) return;
     this.logger.log({ msg: 'waiting for tickets in progress', count: inFlight.length });
@@ -60,7 +63,11 @@ export class InProcessTicketQueue extends TicketQueue implements OnApplicationBo
   }
 
   enqueue(ticketId: string): void {
-    if (this.stopped || this.known.has(ticketId)) return;
+    if (this.stopped) return;
+    // A follow-up can arrive after the worker recorded its decision but before its run ended: the
+    // ticket is `received` again, so it goes round once more (the claim decides whether to work it).
+    if (this.running.has(ticketId)) this.again.add(ticketId);
+    if (this.known.has(ticketId)) return;
     this.known.add(ticketId);
     this.waiting.push(ticketId);
     this.pump();
@@ -87,7 +94,8 @@ export class InProcessTicketQueue extends TicketQueue implements OnApplicationBo
       const run = this.run(ticketId).then((result) => {
         this.running.delete(ticketId);
         this.known.delete(ticketId);
-        if (result === 'requeue') this.enqueue(ticketId);
+        const again = this.again.delete(ticketId);
+        if (result === 'requeue' || again) this.enqueue(ticketId);
         this.pump();
       });
       this.running.set(ticketId, run);

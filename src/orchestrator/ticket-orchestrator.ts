@@ -21,6 +21,13 @@ import { type ProcessingResult, type TicketClaim, TicketProcessor } from './tick
 /** Articles given to the AI per ticket: enough to ground an answer, few enough to keep the prompt focused. */
 export const ARTICLES_PER_PROMPT = 4;
 
+/**
+ * Claims of one ticket since its last decision after which it is escalated without asking the AI
+ * again: runs that never recorded a decision (a crash, a database refusing the write) would
+ * otherwise repeat, and bill GigaChat, at every lease for ever.
+ */
+export const MAX_PROCESSING_ATTEMPTS = 5;
+
 /** What our own replies count as in the conversation the AI reads. */
 const REPLIES_IN_CONVERSATION = new Set([DeliveryStatus.Sent, DeliveryStatus.Pending, DeliveryStatus.Sending, DeliveryStatus.Uncertain]);
 
@@ -69,7 +76,14 @@ export class TicketOrchestrator extends TicketProcessor {
     let messages: Message[] = [];
     try {
       messages = await this.messages.conversationOf(ticket.id);
-      analysed = await this.analyse(ticket, messages, events);
+      if (ticket.processingAttempts > MAX_PROCESSING_ATTEMPTS) {
+        const reason = `processing started ${ticket.processingAttempts} times without recording a decision; escalated without asking the AI again`;
+        this.logger.warn({ msg: 'ticket keeps failing; escalating', ticketId: ticket.id, attempts: ticket.processingAttempts });
+        events.add(TicketEventType.Error, `Processing attempt ${ticket.processingAttempts}: earlier attempts never recorded a decision`);
+        analysed = { outcome: escalateBecause(reason), patch: {} };
+      } else {
+        analysed = await this.analyse(ticket, messages, events);
+      }
     } catch (error) {
       // A bug or a database hiccup mid-analysis: still a decision, not a stuck ticket.
       this.logger.error({ msg: 'analysis failed unexpectedly', ticketId: ticket.id, err: error instanceof Error ? error.stack : String(error) });

@@ -72,6 +72,16 @@ export class TicketsRepository {
     return this.uow.readWithin(tx, (db) => db.findOneBy(Ticket, { number }));
   }
 
+  /**
+   * The ticket, locked until `tx` ends, for a change that depends on its current status (a
+   * follow-up: a worker or an operator must not move it between the read and the write). On
+   * PostgreSQL SELECT … FOR UPDATE; SQLite runs one transaction at a time, so a plain read is as good.
+   */
+  findForUpdate(tx: EntityManager, where: { id: string } | { number: number }): Promise<Ticket | null> {
+    if (this.uow.dialect !== 'postgres') return tx.findOneBy(Ticket, where);
+    return tx.findOne(Ticket, { where, lock: { mode: 'pessimistic_write' } });
+  }
+
   /** Newest first; `q` matches subject, customer address and name, case-insensitively in any script. */
   list(filter: TicketFilter): Promise<{ items: Ticket[]; total: number }> {
     return this.uow.read(async (db) => {
@@ -147,10 +157,11 @@ export class TicketsRepository {
     const result = await tx.update(
       Ticket,
       { id: ticket.id, claimToken, revision, status: TicketStatus.Processing },
-      { ...patch, claimToken: null, leaseExpiresAt: null, updatedAt: now },
+      // processingAttempts counts the claims since the last decision (MAX_PROCESSING_ATTEMPTS).
+      { ...patch, claimToken: null, leaseExpiresAt: null, processingAttempts: 0, updatedAt: now },
     );
     if (result.affected !== 1) return false;
-    Object.assign(ticket, patch, { claimToken: null, leaseExpiresAt: null, updatedAt: now });
+    Object.assign(ticket, patch, { claimToken: null, leaseExpiresAt: null, processingAttempts: 0, updatedAt: now });
     return true;
   }
 

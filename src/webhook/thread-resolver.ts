@@ -22,16 +22,22 @@ export class ThreadResolver {
     private readonly messages: MessagesRepository,
   ) {}
 
+  /**
+   * Inside a writing transaction (`tx`) the ticket found is locked until it ends, so the status
+   * the follow-up is decided on is still the ticket's status when it is written.
+   */
   async findThread(email: InboundEmail, tx?: EntityManager): Promise<Ticket | null> {
+    const find = (where: { id: string } | { number: number }) =>
+      tx ? this.tickets.findForUpdate(tx, where) : 'id' in where ? this.tickets.findById(where.id) : this.tickets.findByNumber(where.number);
     // The direct parent first, then the rest of the chain, nearest first.
     const ids = [...new Set([email.inReplyTo, ...[...email.references].reverse()].map(normalizeMessageId).filter((id): id is string => !!id))];
     const ticketId = await this.messages.findTicketIdByMessageIds(ids, tx);
     if (ticketId) {
-      const ticket = await this.tickets.findById(ticketId, tx);
+      const ticket = await find({ id: ticketId });
       if (ticket) return ticket;
     }
     for (const number of ticketTagsOf(email.subject)) {
-      const ticket = await this.tickets.findByNumber(number, tx);
+      const ticket = await find({ number });
       if (ticket && addressKey(ticket.customerEmail) === addressKey(email.from.address)) return ticket;
     }
     return null;

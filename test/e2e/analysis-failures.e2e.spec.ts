@@ -1,6 +1,9 @@
 import type { PeerReply } from '../peers/gigachat.peer.js';
 import { testDatabases } from '../support/databases.js';
 import { customerEmail, outboxSettled, postEmail, type TicketDetail, waitForTicket } from '../support/http.js';
+import { MAX_PROCESSING_ATTEMPTS } from '../../src/orchestrator/ticket-orchestrator.js';
+import { InProcessTicketQueue } from '../../src/orchestrator/in-process-ticket-queue.js';
+import { TicketQueue } from '../../src/orchestrator/ticket-queue.js';
 import { decisionReply, promptText, type Stack, stackForSuite } from '../support/stack.js';
 
 /**
@@ -154,6 +157,26 @@ describe.each(testDatabases())('analysis failures end in an escalation on %s', (
       stack.gigachat!.script({ functionCall: { full_name: 'Иван Петров', issue_summary: 'Возврат', decision: 'full_answer', draft_reply: 'Здравствуйте! Служба поддержки' } });
       const ticket = await submitAndSettle(stack);
       expectEscalated(stack, ticket, /gave no confidence/);
+    });
+
+    it('a ticket whose runs keep ending without a decision is escalated after MAX_PROCESSING_ATTEMPTS, without asking the AI again', async () => {
+      stack.gigachat!.script(decisionReply({ decision: 'full_answer' }));
+      const first = await submitAndSettle(stack);
+      expect(first.status).toBe('answered');
+      stack.telegram!.reset();
+      stack.smtp!.reset();
+      stack.gigachat!.reset();
+      // As five crashed runs leave it: waiting again, five claims since its last decision.
+      await stack.t.dataSource.query(`UPDATE "tickets" SET "status" = 'received', "processing_attempts" = ${MAX_PROCESSING_ATTEMPTS} WHERE "id" = '${first.id}'`);
+      await (stack.t.app.get(TicketQueue) as InProcessTicketQueue).sweep();
+      const ticket = await waitForTicket(stack.t, first.id, (t) => t.status === 'escalated' && outboxSettled(t));
+      expect(ticket.statusReason).toBe(`processing started ${MAX_PROCESSING_ATTEMPTS + 1} times without recording a decision; escalated without asking the AI again`);
+      expect(stack.gigachat!.stats.chatCalls).toBe(0);
+      expect(stack.telegram!.messages).toHaveLength(1);
+      expect(stack.smtp!.mails).toHaveLength(0);
+      // The count starts again after a decision: the customer's next message is analysed as usual.
+      const [{ attempts }] = await stack.t.dataSource.query(`SELECT "processing_attempts" AS "attempts" FROM "tickets" WHERE "id" = '${first.id}'`);
+      expect(Number(attempts)).toBe(0);
     });
 
     it('GigaChat refusing the key: escalated with the OAuth error, the API never called', async () => {

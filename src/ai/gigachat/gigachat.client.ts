@@ -68,11 +68,12 @@ export class GigaChatClient extends LlmClient {
     for (;;) {
       attempts++;
       let failure: GigaChatError;
-      let token: string | undefined;
       try {
-        token = await this.tokens.getToken();
-        const response = await this.limiter.run(() =>
-          this.http.post(`${this.settings.apiUrl}/chat/completions`, body, {
+        // The token is taken once a slot is ours: on PERS a caller can wait in the queue longer
+        // than the minute of margin a cached token has left.
+        const { token, response } = await this.limiter.run(async () => {
+          const token = await this.tokens.getToken();
+          const response = await this.http.post(`${this.settings.apiUrl}/chat/completions`, body, {
             headers: {
               Authorization: `Bearer ${token}`,
               'Content-Type': 'application/json',
@@ -80,8 +81,9 @@ export class GigaChatClient extends LlmClient {
               'X-Request-ID': request.requestId,
               ...(this.settings.clientId ? { 'X-Client-ID': this.settings.clientId } : {}),
             },
-          }),
-        );
+          });
+          return { token, response };
+        });
         const requestId = headerOf(response.headers, 'x-request-id') ?? request.requestId;
         if (response.status === 200) {
           return this.toCompletion(response.data as GigaChatResponse, requestId, attempts, performance.now() - started);
@@ -107,7 +109,7 @@ export class GigaChatClient extends LlmClient {
     }
   }
 
-  /** The API's rules: one system message and it comes first; content is a string; temperature > 0. */
+  /** The API's rules: at most one system message, and it comes first; content is a string; temperature > 0. */
   private requestBody(request: ChatRequest): Record<string, unknown> {
     const systemIndexes = request.messages.flatMap((m, i) => (m.role === 'system' ? [i] : []));
     if (systemIndexes.length > 1 || (systemIndexes.length === 1 && systemIndexes[0] !== 0)) {
