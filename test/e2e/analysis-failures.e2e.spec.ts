@@ -2,7 +2,7 @@ import type { PeerReply } from '../peers/gigachat.peer.js';
 import { testDatabases } from '../support/databases.js';
 import { customerEmail, outboxSettled, postEmail, type TicketDetail, waitForTicket } from '../support/http.js';
 import { MAX_PROCESSING_ATTEMPTS } from '../../src/orchestrator/ticket-orchestrator.js';
-import { InProcessTicketQueue } from '../../src/orchestrator/in-process-ticket-queue.js';
+import { type InProcessTicketQueue } from '../../src/orchestrator/in-process-ticket-queue.js';
 import { TicketQueue } from '../../src/orchestrator/ticket-queue.js';
 import { decisionReply, promptText, type Stack, stackForSuite } from '../support/stack.js';
 
