@@ -63,6 +63,8 @@ describe.each(testDatabases())('webhook loop guard on %s', (kind) => {
     ['List-Id', { 'List-Id': 'Новости магазина <news.shop.example>' }, /list-id/i],
     ['List-Unsubscribe', { 'List-Unsubscribe': '<mailto:unsubscribe@news.shop.example>, <https://news.shop.example/u/1>' }, /list-unsubscribe/i],
     ['null Return-Path <>', { 'Return-Path': '<>' }, /return-path/i],
+    ['Precedence twice (first-class, bulk): either one counts', { Precedence: 'first-class', precedence: 'bulk' }, /precedence/i],
+    ['Auto-Submitted twice (no, auto-replied): the automatic one counts', { 'Auto-Submitted': 'no', 'auto-submitted': 'auto-replied' }, /auto-submitted/i],
   ];
 
   it.each(headerRules)('%s → ignored, never analysed, never answered', async (_name, headers, reason) => {
@@ -75,6 +77,11 @@ describe.each(testDatabases())('webhook loop guard on %s', (kind) => {
     ['postmaster', 'postmaster@example.ru', /postmaster/i],
     ['noreply', 'Магазин <noreply@shop.example>', /noreply/i],
     ['no-reply', 'no-reply@accounts.example.com', /no-reply/i],
+    ['no-reply-aws', 'Amazon Web Services <no-reply-aws@amazon.example>', /no-reply-aws/i],
+    ['noreply-dmarc-support', 'noreply-dmarc-support@google.example', /noreply-dmarc/i],
+    ['notifications-noreply', 'notifications-noreply@linkedin.example', /notifications-noreply/i],
+    ['noreply+tag', 'noreply+bounce-42@shop.example', /noreply\+bounce/i],
+    ['do_not_reply', 'DO_NOT_REPLY@bank.example', /do_not_reply/i],
     ["MAIL_FROM's own address", 'Северный Ветер <support@severveter.example>', /own|our/i],
     ["MAIL_FROM's own address in another case", 'SUPPORT@SEVERVETER.EXAMPLE', /own|our/i],
   ];
@@ -133,6 +140,20 @@ Subject: Re: Где мой заказ?
 --dsn-boundary-1--
 `);
     await expectIgnored(await postRawEmail(stack.t, raw), marker, /delivery status/i);
+  });
+
+  it.each([
+    ['X-Autoreply: no', { from: 'Иван <ivan.person1@example.ru>', headers: { 'X-Autoreply': 'no' } }],
+    ['a name that merely contains "reply"', { from: 'Нора <nora.reply@example.ru>' }],
+    ['a local part that merely starts with "noreply"', { from: 'noreplyfan@example.ru' }],
+  ])('%s is a person writing: analysed as usual', async (_name, overrides) => {
+    const { marker, email } = marked(overrides);
+    const res = await postEmail(stack.t, email).expect(202);
+    expect(res.body).toMatchObject({ status: 'received' });
+    expect(res.body.ignoredReason).toBeUndefined();
+    const ticket = await waitForTicket(stack.t, res.body.ticketId, outboxSettled);
+    expect(eventTypes(ticket)).not.toContain('message.ignored');
+    expect(stack.gigachat!.chatBodies.map(promptText).join('\n')).toContain(marker);
   });
 
   it('Auto-Submitted: no is a person writing: analysed as usual', async () => {
