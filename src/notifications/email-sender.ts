@@ -44,6 +44,8 @@ export class EmailDeliveryError extends Error {
 /** Sends customer e-mail. Bound to SmtpEmailSender when SMTP_URL is set, else to FileEmailSender. */
 export abstract class EmailSender {
   abstract readonly transport: 'smtp' | 'file';
+  /** The longest one send() can take before it fails: the outbox's lease on an attempt outlasts it. */
+  abstract readonly maxSendMs: number;
 
   abstract send(email: OutgoingEmail): Promise<EmailSendResult>;
 

@@ -12,6 +12,8 @@ import { type EmailSendResult, EmailSender, type OutgoingEmail } from './email-s
  */
 export class FileEmailSender extends EmailSender {
   readonly transport = 'file' as const;
+  /** A local write; and wasDelivered settles an attempt a crash interrupted either way. */
+  readonly maxSendMs = 30_000;
   private readonly logger = new Logger(FileEmailSender.name);
   private readonly dir: string;
 

@@ -56,8 +56,9 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly chat: ChatSender,
     private readonly escalations: Escalations,
   ) {
-    // Longer than any single send can take (their own timeouts), so a live attempt never looks abandoned.
-    this.leaseMs = Math.max(60_000, 2 * Math.max(config.mail.timeoutMs, config.telegram.timeoutMs));
+    // Longer than any single send can take (each sender bounds its own), so a live attempt never
+    // looks abandoned to the reconciliation of this or another process.
+    this.leaseMs = Math.max(60_000, 2 * Math.max(email.maxSendMs, config.telegram.timeoutMs));
   }
 
   onApplicationBootstrap(): void {
@@ -203,7 +204,7 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
     const channel = message.channel === MessageChannel.Email ? 'e-mail' : 'operator notice';
     await this.uow.transaction(async (tx) => {
       if (!failure) {
-        if (!(await this.messages.finishAttempt(tx, message.id, token, { deliveryStatus: DeliveryStatus.Sent, sentAt: now, providerResponse: response ?? null, externalId: externalId ?? null, lastError: null }, now))) return;
+        if (!(await this.finishAttempt(tx, message, token, { deliveryStatus: DeliveryStatus.Sent, sentAt: now, providerResponse: response ?? null, externalId: externalId ?? null, lastError: null }, now))) return;
         await this.tickets.addEvent(tx, message.ticketId, TicketEventType.DeliverySent, `${capitalize(channel)} delivered`, { messageId: message.id, attempt: message.attempts, response }, now);
         this.logger.log({ msg: `${channel} delivered`, ticketId: message.ticketId, messageId: message.id, attempt: message.attempts });
         return;
@@ -211,7 +212,7 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
       if (failure instanceof EmailDeliveryError && failure.kind === 'uncertain') {
         // The message went out whole and the answer was lost: it may have been delivered. Never twice.
         const reason = `the connection failed after the whole reply was sent, so it may or may not have reached the customer (${failure.message}); check before answering again`;
-        if (!(await this.messages.finishAttempt(tx, message.id, token, { deliveryStatus: DeliveryStatus.Uncertain, lastError: reason }, now))) return;
+        if (!(await this.finishAttempt(tx, message, token, { deliveryStatus: DeliveryStatus.Uncertain, lastError: reason }, now))) return;
         await this.tickets.addEvent(tx, message.ticketId, TicketEventType.DeliveryUncertain, `E-mail delivery uncertain: ${reason}`, { messageId: message.id, attempt: message.attempts }, now);
         this.logger.warn({ msg: 'e-mail delivery uncertain; not retried, ticket escalated', ticketId: message.ticketId, messageId: message.id, error: failure.message });
         await this.escalateTicket(tx, message.ticketId, `reply delivery uncertain: ${reason}`, now);
@@ -222,19 +223,28 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
         const requested = failure instanceof ChatDeliveryError ? failure.retryAfterMs : undefined;
         const delay = backoffDelay(message.attempts, { baseMs: this.config.mail.retryBaseMs, maxMs: MAX_RETRY_DELAY_MS }, requested);
         const nextAttemptAt = new Date(now.getTime() + delay);
-        if (!(await this.messages.finishAttempt(tx, message.id, token, { deliveryStatus: DeliveryStatus.Pending, nextAttemptAt, lastError: failure.message }, now))) return;
+        if (!(await this.finishAttempt(tx, message, token, { deliveryStatus: DeliveryStatus.Pending, nextAttemptAt, lastError: failure.message }, now))) return;
         await this.tickets.addEvent(tx, message.ticketId, TicketEventType.DeliveryRetry, `${capitalize(channel)} not delivered yet (${failure.message}); retry at ${nextAttemptAt.toISOString()}`, { messageId: message.id, attempt: message.attempts, delayMs: delay }, now);
         this.logger.warn({ msg: `${channel} delivery failed; will retry`, ticketId: message.ticketId, messageId: message.id, attempt: message.attempts, delayMs: delay, error: failure.message });
         return;
       }
       const why = failure.permanent ? failure.message : `gave up after ${message.attempts} attempts; last error: ${failure.message}`;
-      if (!(await this.messages.finishAttempt(tx, message.id, token, { deliveryStatus: DeliveryStatus.Failed, lastError: why }, now))) return;
+      if (!(await this.finishAttempt(tx, message, token, { deliveryStatus: DeliveryStatus.Failed, lastError: why }, now))) return;
       await this.tickets.addEvent(tx, message.ticketId, TicketEventType.DeliveryFailed, `${capitalize(channel)} could not be delivered: ${why}`, { messageId: message.id, attempt: message.attempts }, now);
       this.logger.error({ msg: `${channel} could not be delivered`, ticketId: message.ticketId, messageId: message.id, error: why });
       if (message.channel === MessageChannel.Email) {
         await this.escalateTicket(tx, message.ticketId, `the reply to the customer could not be delivered (${why})`, now);
       }
     });
+  }
+
+  /** Records an attempt's outcome while the claim holds; says so in the log when it no longer did. */
+  private async finishAttempt(tx: EntityManager, message: Message, token: string, patch: Parameters<MessagesRepository['finishAttempt']>[3], now: Date): Promise<boolean> {
+    const recorded = await this.messages.finishAttempt(tx, message.id, token, patch, now);
+    if (!recorded) {
+      this.logger.warn({ msg: 'delivery outcome not recorded: the attempt was reconciled meanwhile', ticketId: message.ticketId, messageId: message.id, outcome: patch.deliveryStatus });
+    }
+    return recorded;
   }
 
   /** A reply that did not (or may not have) reach the customer: a human takes over, notified now. */

@@ -7,6 +7,12 @@ import { EmailDeliveryError, type EmailSendResult, EmailSender, type OutgoingEma
 
 const MAX_IDLE_CONNECTIONS = 4;
 const IDLE_TIMEOUT_MS = 30_000;
+/** The connection one send() uses, and whether its deadline passed. */
+interface Attempt {
+  connection: SMTPConnection | null;
+  timedOut: boolean;
+}
+
 const TRANSIENT_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ECONNRESET', 'ECONNREFUSED', 'EPROTOCOL', 'ETLS']);
 
 /**
@@ -24,6 +30,12 @@ const TRANSIENT_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 
  */
 export class SmtpEmailSender extends EmailSender {
   readonly transport = 'smtp' as const;
+  /**
+   * The whole dialogue of one send, connecting included. Each step has its own inactivity timeout,
+   * but a slow or tarpitting server can keep every step just under it; past this the connection is
+   * closed and the send fails (temporary, or uncertain once the message was handed over).
+   */
+  readonly maxSendMs: number;
   private readonly options: SMTPConnection.Options;
   private readonly auth: SMTPConnection.AuthenticationType | null;
   private readonly open = new Set<SMTPConnection>();
@@ -45,6 +57,7 @@ export class SmtpEmailSender extends EmailSender {
       logger: false,
     };
     this.auth = url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : null;
+    this.maxSendMs = 2 * config.timeoutMs;
   }
 
   async send(email: OutgoingEmail): Promise<EmailSendResult> {
@@ -53,11 +66,15 @@ export class SmtpEmailSender extends EmailSender {
     const raw = Readable.from([message]).once('end', () => {
       handedOver = true;
     });
-    let connection: SMTPConnection | null = null;
+    const attempt: Attempt = { connection: null, timedOut: false };
+    const deadline = setTimeout(() => {
+      // Closing fails the step in flight (its 'end'); the connection is not reused.
+      attempt.timedOut = true;
+      if (attempt.connection) this.discard(attempt.connection);
+    }, this.maxSendMs);
     let failed = true;
     try {
-      connection = await this.acquire();
-      const open = connection;
+      const open = await this.acquire(attempt);
       const envelope = { from: this.config.fromAddress, to: email.to.map((to) => parseEmailAddress(to)?.address ?? to) };
       const info = await step<SMTPConnection.SentMessageInfo>(open, (done) => open.send(envelope, raw, done));
       if (Array.isArray(info.rejected) && info.rejected.length > 0) {
@@ -66,20 +83,24 @@ export class SmtpEmailSender extends EmailSender {
       failed = false;
       return { response: info.response ?? 'accepted' };
     } catch (error) {
-      throw classify(error, handedOver);
+      const cause = attempt.timedOut ? Object.assign(new Error(`the SMTP dialogue took longer than ${this.maxSendMs} ms`), { code: 'ETIMEDOUT' }) : error;
+      throw classify(cause, handedOver);
     } finally {
-      if (connection) this.release(connection, failed);
+      clearTimeout(deadline);
+      if (attempt.connection) this.release(attempt.connection, failed || attempt.timedOut);
     }
   }
 
   /**
-   * The most recently kept connection, else a new one. A kept connection leaves the list when it
-   * ends; one the server dropped unnoticed fails at MAIL FROM, which is temporary and retried.
+   * The most recently kept connection, else a new one (recorded on `attempt` before it connects,
+   * so the deadline can close it). A kept connection leaves the list when it ends; one the server
+   * dropped unnoticed fails at MAIL FROM, which is temporary and retried.
    */
-  private async acquire(): Promise<SMTPConnection> {
+  private async acquire(attempt: Attempt): Promise<SMTPConnection> {
     const kept = this.idle.pop();
-    if (kept) return kept;
+    if (kept) return (attempt.connection = kept);
     const connection = new SMTPConnection(this.options);
+    attempt.connection = connection;
     this.open.add(connection);
     connection.once('end', () => this.discard(connection));
     try {

@@ -10,7 +10,8 @@ export type DropStage = 'AUTH' | 'MAIL' | 'RCPT' | 'DATA' | 'after-data';
  * message was transmitted but the client cannot know whether it was taken: real servers and
  * networks do this (a relay restarting, a NAT timeout) and a retry then delivers the mail twice.
  * On MAIL, RCPT or DATA nothing was transmitted and a retry is the right thing. Later
- * transactions are answered 250. Every transmitted message is recorded.
+ * transactions are answered 250. Every transmitted message is recorded. With `replyDelayMs` it is
+ * also a tarpit: every reply comes that long after the command (greeting included).
  */
 export class DroppingSmtpServer {
   /** Raw messages whose DATA was fully transmitted, answered or not. */
@@ -22,14 +23,15 @@ export class DroppingSmtpServer {
     readonly url: string,
     private drops: number,
     private readonly stage: DropStage,
+    private readonly replyDelayMs: number,
   ) {}
 
-  static async start(drops: number, stage: DropStage = 'after-data'): Promise<DroppingSmtpServer> {
+  static async start(drops: number, stage: DropStage = 'after-data', options: { replyDelayMs?: number } = {}): Promise<DroppingSmtpServer> {
     const holder: { peer?: DroppingSmtpServer } = {};
     const server = createServer((socket) => holder.peer!.serve(socket));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    holder.peer = new DroppingSmtpServer(server, `smtp://127.0.0.1:${port}`, drops, stage);
+    holder.peer = new DroppingSmtpServer(server, `smtp://127.0.0.1:${port}`, drops, stage, options.replyDelayMs ?? 0);
     return holder.peer;
   }
 
@@ -44,7 +46,10 @@ export class DroppingSmtpServer {
     socket.on('error', () => undefined);
     let buffer = '';
     let inData = false;
-    const reply = (line: string) => socket.write(`${line}\r\n`);
+    const reply = (line: string) => {
+      if (this.replyDelayMs === 0) socket.write(`${line}\r\n`);
+      else setTimeout(() => socket.writable && socket.write(`${line}\r\n`), this.replyDelayMs);
+    };
     reply('220 dropper ESMTP');
     socket.on('data', (chunk: Buffer) => {
       buffer += chunk.toString('utf8');
