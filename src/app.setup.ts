@@ -26,10 +26,17 @@ export function configureApp(app: INestApplication): void {
   app.getHttpAdapter().getInstance().set('trust proxy', config.http.trustProxy);
 
   const apiHeaders = helmet();
-  // Swagger UI runs inline scripts and styles; everything else gets helmet's strict defaults.
+  // Swagger UI runs inline scripts and styles; everything else gets helmet's strict defaults. Its
+  // page must not ask for upgrade-insecure-requests either: served over plain HTTP (docker run -p,
+  // a cluster without TLS) the browser would fetch its scripts over https and show a blank page.
   const docsHeaders = helmet({
     contentSecurityPolicy: {
-      directives: { scriptSrc: ["'self'", "'unsafe-inline'"], styleSrc: ["'self'", "'unsafe-inline'", 'https:'], imgSrc: ["'self'", 'data:'] },
+      directives: {
+        scriptSrc: ["'self'", "'unsafe-inline'"],
+        styleSrc: ["'self'", "'unsafe-inline'", 'https:'],
+        imgSrc: ["'self'", 'data:'],
+        upgradeInsecureRequests: null,
+      },
     },
   });
   app.use((req: { path: string }, res: unknown, next: () => void) =>

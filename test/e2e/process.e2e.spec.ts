@@ -111,5 +111,51 @@ describe('the service process', () => {
       await gigachat.close();
     }
   });
+
+  it('on SIGTERM a ?wait=true call for a ticket not yet started answers 202 at once; the one being analysed still gets its decision', async () => {
+    const gigachat = await GigaChatPeer.start({ latencyMs: 1500 });
+    gigachat.setResponder(() => decisionReply({ decision: 'full_answer' }));
+    const port = await freePort();
+    const service = spawnService({
+      PORT: String(port),
+      KNOWLEDGE_BASE_DIR: SHIPPED_KNOWLEDGE_BASE,
+      GIGACHAT_AUTH_KEY: gigachat.authKey,
+      GIGACHAT_AUTH_URL: gigachat.authUrl,
+      GIGACHAT_API_URL: gigachat.apiUrl,
+      PROCESSING_CONCURRENCY: '1',
+    });
+    const post = (n: number) =>
+      fetch(`${service.baseUrl}/api/webhook/email?wait=true`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ from: `ivan${n}@example.ru`, subject: 'Возврат', text: 'Как вернуть товар?', messageId: `<sigterm-wait-${n}@example.ru>` }),
+      });
+    try {
+      await waitForHttp(`${service.baseUrl}/health/ready`);
+      const analysed = post(1);
+      const deadline = Date.now() + 10_000;
+      while (gigachat.stats.chatCalls === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const queued = post(2);
+      // The second ticket is stored (and waits behind the first: one at a time) before the signal.
+      for (;;) {
+        const list = (await (await fetch(`${service.baseUrl}/api/tickets?status=received`)).json()) as { total: number };
+        if (list.total === 1 || Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      service.child.kill('SIGTERM');
+
+      const second = await queued;
+      expect(second.status).toBe(202);
+      expect(await second.json()).toMatchObject({ status: 'received', duplicate: false });
+      const first = await analysed;
+      expect(first.status).toBe(200);
+      expect(await first.json()).toMatchObject({ status: 'answered', decision: 'full_answer' });
+      expect(await service.exited).toBe(0);
+      expect(gigachat.stats.chatCalls).toBe(1);
+    } finally {
+      await service.stop('SIGKILL');
+      await gigachat.close();
+    }
+  });
 });
 
