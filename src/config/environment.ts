@@ -101,10 +101,11 @@ function IsPemFile() {
 }
 
 function pemFileProblem(path: string): string | null {
-  if (!existsSync(path)) return `names a file that does not exist (${path})`;
-  if (!statSync(path).isFile()) return `is not a file (${path})`;
+  // The path itself is quoted after the message, as for every variable.
+  if (!existsSync(path)) return 'names a file that does not exist';
+  if (!statSync(path).isFile()) return 'is not a file';
   const text = readFileSync(path, 'utf8');
-  if (!text.includes('-----BEGIN CERTIFICATE-----')) return `holds no PEM certificate (${path})`;
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) return 'holds no PEM certificate';
   return null;
 }
 
@@ -239,7 +240,8 @@ export class EnvironmentVariables {
   @IsOptional() @IsIntegerString(1, 86_400)
   WEBHOOK_RATE_WINDOW_SECONDS?: string;
 
-  @IsOptional() @Matches(/^.{16,}$/s, { message: 'must be at least 16 characters long' })
+  // Sent as `Authorization: Bearer <key>`, a single token: a key with spaces could never be presented.
+  @IsOptional() @Matches(/^\S{16,}$/, { message: 'must be at least 16 characters long, without spaces' })
   ADMIN_API_KEY?: string;
 
   @IsOptional() KNOWLEDGE_BASE_DIR?: string;

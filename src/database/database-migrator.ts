@@ -28,12 +28,17 @@ export class DatabaseMigrator implements OnModuleInit {
   async migrate(): Promise<void> {
     const dialect = sqlDialect(this.dataSource.options.type);
     const runner = this.dataSource.createQueryRunner();
+    let locked = false;
     try {
-      if (dialect === 'postgres') await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+      if (dialect === 'postgres') {
+        await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+        locked = true;
+      }
       const executed = await this.dataSource.runMigrations({ transaction: 'each' });
       for (const migration of executed) this.logger.log({ msg: 'migration applied', migration: migration.name });
-      if (dialect === 'postgres') await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
     } finally {
+      // Also after a failed migration: the lock is the session's, and the session goes back to the pool.
+      if (locked) await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
       await runner.release();
     }
     this.applied = true;

@@ -51,7 +51,7 @@ export class HealthController {
         const session = this.indicators.check('migrations');
         if (!this.migrator.isComplete) return session.down({ message: 'migrations are still running' });
         try {
-          const pending = await this.migrator.hasPendingMigrations();
+          const pending = await withTimeout(this.migrator.hasPendingMigrations(), DATABASE_TIMEOUT_MS, 'the migrations table did not answer in time');
           return pending ? session.down({ message: 'migrations are pending' }) : session.up();
         } catch (error) {
           return session.down({ message: error instanceof Error ? error.message : 'cannot read migrations' });
@@ -70,4 +70,13 @@ export class HealthController {
       },
     ]);
   }
+}
+
+/** `promise`, or a rejection with `message` after `ms` (a probe must answer while the database hangs). */
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
