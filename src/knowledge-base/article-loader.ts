@@ -1,4 +1,4 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 
@@ -33,7 +33,10 @@ export const SECTION_SPLIT_THRESHOLD = 1500;
 const MAX_FILE_BYTES = 1024 * 1024;
 const READ_BATCH = 64;
 
-/** Reads every `*.md` under `dir` (recursively). Bad files are skipped with a warning, never thrown. */
+/**
+ * Reads every `*.md` under `dir` (recursively). Bad files are skipped with a warning, never thrown;
+ * a folder that cannot be read at all throws KnowledgeBaseUnreadableError.
+ */
 export async function loadKnowledgeBase(dir: string): Promise<LoadedKnowledgeBase> {
   const warnings: string[] = [];
   const articles: KnowledgeArticle[] = [];
@@ -62,18 +65,55 @@ async function readArticle(dir: string, path: string): Promise<KnowledgeArticle 
   }
 }
 
-async function listMarkdownFiles(dir: string, warnings: string[]): Promise<string[]> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  } catch (error) {
-    warnings.push(`${dir}: cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-    return [];
+/** The knowledge-base folder itself cannot be read (missing, no permission): nothing was loaded. */
+export class KnowledgeBaseUnreadableError extends Error {
+  constructor(dir: string, cause: unknown) {
+    super(`${dir} cannot be read (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`);
+    this.name = 'KnowledgeBaseUnreadableError';
   }
-  return entries
-    .filter((entry) => entry.isFile() && /\.md$/i.test(entry.name) && !entry.name.startsWith('.'))
-    .map((entry) => join(entry.parentPath, entry.name))
-    .filter((path) => !relative(dir, path).split(sep).some((part) => part.startsWith('.')));
+}
+
+/**
+ * Every `*.md` under `dir`, names starting with a dot left out. Symbolic links are followed, to
+ * files and to folders: a Kubernetes ConfigMap mounted as the folder is all links (`returns.md ->
+ * ..data/returns.md`, `..data -> ..2026_12_01…`), its real files inside the dot-folders.
+ */
+async function listMarkdownFiles(dir: string, warnings: string[]): Promise<string[]> {
+  const found: string[] = [];
+  const visited = new Set<string>();
+  const walk = async (folder: string, top: boolean): Promise<void> => {
+    let entries;
+    try {
+      const real = await realpath(folder);
+      if (visited.has(real)) return; // a link back up the tree
+      visited.add(real);
+      entries = await readdir(folder, { withFileTypes: true });
+    } catch (error) {
+      if (top) throw new KnowledgeBaseUnreadableError(dir, error);
+      warnings.push(`${relative(dir, folder)}: folder skipped, cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+      return;
+    }
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
+      const path = join(folder, entry.name);
+      let isDirectory = entry.isDirectory();
+      let isFile = entry.isFile();
+      if (entry.isSymbolicLink()) {
+        try {
+          const target = await stat(path);
+          isDirectory = target.isDirectory();
+          isFile = target.isFile();
+        } catch {
+          warnings.push(`${relative(dir, path)}: skipped, a link to nothing`);
+          continue;
+        }
+      }
+      if (isDirectory) await walk(path, false);
+      else if (isFile && /\.md$/i.test(entry.name)) found.push(path);
+    }
+  };
+  await walk(dir, true);
+  return found;
 }
 
 /** Parses one file; returns the reason instead of throwing when the file is unusable. */

@@ -133,7 +133,14 @@ export class KnowledgeBaseService implements OnApplicationBootstrap, OnModuleDes
           ms: Math.round(performance.now() - started),
         });
       } catch (error) {
-        this.logger.error({ msg: 'knowledge base reload failed; the previous index keeps serving', err: String(error) });
+        if (this.snapshot) {
+          this.logger.error({ msg: 'knowledge base reload failed; the previous index keeps serving', err: String(error) });
+        } else {
+          // Nothing to keep at the first load: serve an empty index (every ticket is then
+          // escalated, nothing being grounded) and say why, rather than never becoming ready.
+          this.logger.error({ msg: 'knowledge base could not be loaded; serving none', dir: this.dir, err: String(error) });
+          this.snapshot = { articles: new Map(), sections: [], index: new Bm25Index([]), loadedAt: new Date(), warnings: [String(error instanceof Error ? error.message : error)] };
+        }
       }
       return this.status();
     });

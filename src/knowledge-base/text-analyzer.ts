@@ -35,7 +35,8 @@ const IRREGULAR_STEMS: Record<string, string> = {
   ошибок: 'ошибк',
   звонок: 'звонк',
   заем: 'займ',
-  день: 'дн',
+  // «день» itself is a stop word (the greeting «добрый день» is in nearly every e-mail); its other
+  // forms carry the meaning («14 дней», «в течение дня»).
   дня: 'дн',
   дней: 'дн',
   дни: 'дн',

@@ -1,5 +1,7 @@
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadKnowledgeBase, SECTION_SPLIT_THRESHOLD, splitIntoSections } from '../../src/knowledge-base/article-loader.js';
+import { KnowledgeBaseUnreadableError, loadKnowledgeBase, SECTION_SPLIT_THRESHOLD, splitIntoSections } from '../../src/knowledge-base/article-loader.js';
 import { Bm25Index } from '../../src/knowledge-base/bm25-index.js';
 import { type KnowledgeBaseService, MAX_QUERY_TERMS, QUERY_BODY_CHARS } from '../../src/knowledge-base/knowledge-base.service.js';
 import { analyze } from '../../src/knowledge-base/text-analyzer.js';
@@ -258,9 +260,57 @@ describe('loading a folder with problems', () => {
     expect(service.findForEmail('International shipping', 'Hello, do you ship orders to Belarus? How long does delivery take?', 4)[0]?.id).toBe('en/shipping-abroad');
   });
 
-  it('a missing folder loads nothing, with a warning, instead of throwing', async () => {
-    const loaded = await loadKnowledgeBase(join(folder.dir, 'does-not-exist'));
-    expect(loaded.articles).toEqual([]);
-    expect(loaded.warnings).toHaveLength(1);
+  it('a missing folder is an error of its own (the loader cannot tell "no articles" from "no folder")', async () => {
+    await expect(loadKnowledgeBase(join(folder.dir, 'does-not-exist'))).rejects.toBeInstanceOf(KnowledgeBaseUnreadableError);
+  });
+
+  it('the service starts with an empty index when the folder is missing, saying why', async () => {
+    logs.clear();
+    const service = await loadedKnowledgeBaseService(join(folder.dir, 'does-not-exist'));
+    expect(service.status()).toMatchObject({ loaded: true, articles: 0, warnings: [expect.stringMatching(/does-not-exist cannot be read \(ENOENT\)/)] });
+    expect(logs.entries.some((e) => e.level === 'error' && JSON.stringify(e.message).includes('could not be loaded'))).toBe(true);
+  });
+
+  it('a reload that cannot read the folder keeps the previous index serving', async () => {
+    const moving = tempKnowledgeBase({ 'pickup.md': '# Самовывоз\n\nЗаказ можно забрать в пункте выдачи через два дня.\n' });
+    try {
+      const service = await loadedKnowledgeBaseService(moving.dir);
+      expect(service.status().articles).toBe(1);
+      rmSync(moving.dir, { recursive: true, force: true });
+      await service.reload();
+      expect(service.status()).toMatchObject({ loaded: true, articles: 1 });
+      expect(service.search('пункт выдачи', 5).map((h) => h.id)).toEqual(['pickup']);
+    } finally {
+      moving.drop();
+    }
+  });
+});
+
+describe('knowledge base mounted from a Kubernetes ConfigMap (every entry a symbolic link)', () => {
+  let root: string;
+  let dir: string;
+
+  beforeAll(() => {
+    // What the kubelet writes: the real files in a timestamped dot-folder, `..data` pointing at it,
+    // and one link per key (a key with a path gets a link to its folder).
+    root = mkdtempSync(join(tmpdir(), 'ai-support-kb-configmap-'));
+    dir = join(root, 'knowledge-base');
+    const version = join(dir, '..2026_12_01_10_00_00.123456789');
+    mkdirSync(join(version, 'returns'), { recursive: true });
+    writeFileSync(join(version, 'delivery.md'), '# Доставка\n\nКурьер привозит заказ за два дня.\n');
+    writeFileSync(join(version, 'returns', 'how-to-return.md'), '# Как вернуть товар\n\nВозврат оформляется в личном кабинете.\n');
+    symlinkSync('..2026_12_01_10_00_00.123456789', join(dir, '..data'));
+    symlinkSync('..data/delivery.md', join(dir, 'delivery.md'));
+    symlinkSync('..data/returns', join(dir, 'returns'));
+    symlinkSync('nowhere.md', join(dir, 'dangling.md'));
+    symlinkSync('.', join(version, 'returns', 'loop'));
+  });
+
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('follows the links to files and folders, once each, and reads every article', async () => {
+    const loaded = await loadKnowledgeBase(dir);
+    expect(loaded.articles.map((a) => a.id)).toEqual(['delivery', 'returns/how-to-return']);
+    expect(loaded.warnings).toEqual([expect.stringMatching(/^dangling\.md: skipped, a link to nothing/)]);
   });
 });
