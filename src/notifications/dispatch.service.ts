@@ -101,7 +101,7 @@ export class DispatchService {
         rfcMessageId: ownId,
         // The customer's ids exactly as they wrote them: some clients thread case-sensitively.
         inReplyTo: parentId,
-        references: replyReferences(replyTo?.references ?? [], parentId),
+        references: replyReferences(replyTo?.references ?? [], parentId, replyTo?.inReplyTo ?? null),
         fromAddress: this.config.mail.fromAddress,
         fromName: this.config.mail.fromName ?? null,
         to: [plan.email.recipient],

@@ -20,11 +20,13 @@ export function replySubject(subject: string, ticketNumber: number): string {
 
 /**
  * References for a reply (RFC 5322 §3.6.4): the parent's References followed by the parent's
- * Message-ID. When too long, the thread's first id and the parent are always kept (clients thread on
- * them), then as many of the latest ids between them as fit, in order.
+ * Message-ID; a parent without References but with an In-Reply-To contributes that instead. When
+ * too long, the thread's first id and the parent are always kept (clients thread on them), then as
+ * many of the latest ids between them as fit, in order.
  */
-export function replyReferences(parentReferences: readonly string[], parentMessageId: string | null): string[] {
-  const ids = [...new Set([...parentReferences, ...(parentMessageId ? [parentMessageId] : [])])];
+export function replyReferences(parentReferences: readonly string[], parentMessageId: string | null, parentInReplyTo: string | null = null): string[] {
+  const ancestors = parentReferences.length > 0 ? parentReferences : parentInReplyTo ? [parentInReplyTo] : [];
+  const ids = [...new Set([...ancestors, ...(parentMessageId ? [parentMessageId] : [])])];
   const length = (list: string[]) => list.reduce((sum, id) => sum + id.length + 3, 0);
   if (length(ids) <= MAX_REFERENCES_LENGTH || ids.length === 0) return ids;
   const parent = ids[ids.length - 1];

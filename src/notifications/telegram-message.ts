@@ -69,7 +69,11 @@ function textLine(part: Part): string {
   return part.block ? `${part.label}:\n${part.value}` : `${part.label}: ${part.value}`;
 }
 
-/** What Telegram counts: the text after entity parsing, in UTF-16 code units. */
+/**
+ * The text after entity parsing, which is what the 4096 limit applies to, in UTF-16 code units:
+ * never fewer than the characters Telegram counts (an emoji is one character and two units), so a
+ * notice within this length is within Telegram's, at the price of shortening emoji-heavy text a bit more.
+ */
 function visibleLength(title: string, parts: Part[]): number {
   return [`🔔 ${title}`, ...parts.map(textLine)].join('\n').length;
 }

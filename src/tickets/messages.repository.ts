@@ -129,6 +129,7 @@ export class MessagesRepository {
           kind: true,
           messageId: true,
           rfcMessageId: true,
+          inReplyTo: true,
           references: true,
           fromAddress: true,
           fromName: true,

@@ -80,6 +80,11 @@ describe('replyReferences', () => {
     expect(replyReferences(['root@a.example'], null)).toEqual(['root@a.example']);
   });
 
+  it("uses the parent's In-Reply-To when it has no References (RFC 5322 §3.6.4), and only then", () => {
+    expect(replyReferences([], 'parent@c.example', 'grandparent@b.example')).toEqual(['grandparent@b.example', 'parent@c.example']);
+    expect(replyReferences(['root@a.example'], 'parent@c.example', 'grandparent@b.example')).toEqual(['root@a.example', 'parent@c.example']);
+  });
+
   it('does not repeat an id', () => {
     expect(replyReferences(['root@a.example', 'root@a.example', 'mid@b.example'], 'parent@c.example')).toEqual(['root@a.example', 'mid@b.example', 'parent@c.example']);
   });
