@@ -36,6 +36,14 @@ export type NewMessage = Omit<
 const IS_OUTBOUND = `m.direction = '${MessageDirection.Outbound}'`;
 const IS_INBOUND = `m.direction = '${MessageDirection.Inbound}'`;
 
+/** The columns the orchestrator reads of a conversation: all but HTML, headers and attachments. */
+const CONVERSATION_COLUMNS = [
+  'id', 'ticket_id', 'direction', 'channel', 'kind', 'message_id', 'rfc_message_id', 'in_reply_to', 'references',
+  'from_address', 'from_name', 'reply_to', 'subject', 'text', 'clean_text', 'received_at', 'delivery_status', 'created_at',
+]
+  .map((column) => `m."${column}"`)
+  .join(', ');
+
 /** Postgres and SQLite both name the violated unique index in their error text. */
 export function isInboundMessageIdConflict(error: unknown): boolean {
   const text = error instanceof Error ? `${error.message} ${(error as { detail?: string }).detail ?? ''}` : '';
@@ -81,10 +89,14 @@ export class MessagesRepository {
     return message;
   }
 
-  findInboundByMessageId(messageId: string, tx?: EntityManager): Promise<Message | null> {
-    return this.uow.readWithin(tx, (db) =>
-      db.createQueryBuilder(Message, 'm').where(IS_INBOUND).andWhere('m.message_id = :messageId', { messageId }).getOne(),
+  // Queries are SQL through UnitOfWork's select/change: TypeORM's find() and update() build the same
+  // statements at several times the cost of running them, and these run for every e-mail.
+
+  async findInboundByMessageId(messageId: string, tx?: EntityManager): Promise<Message | null> {
+    const [message] = await this.uow.readWithin(tx, (db) =>
+      this.uow.select(db, Message, ({ v }) => `SELECT m.* FROM "messages" m WHERE ${IS_INBOUND} AND m."message_id" = ${v('messageId', messageId)} LIMIT 1`),
     );
+    return message ?? null;
   }
 
   /**
@@ -94,23 +106,23 @@ export class MessagesRepository {
    */
   async findTicketIdByMessageIds(messageIds: string[], tx?: EntityManager): Promise<string | null> {
     if (messageIds.length === 0) return null;
-    return this.uow.readWithin(tx, async (db) => {
-      const match = await db
-        .createQueryBuilder(Message, 'm')
-        .select('m.ticket_id', 'ticketId')
-        .where(`((${IS_INBOUND} AND m.message_id IN (:...ids)) OR (${IS_OUTBOUND} AND m.message_id IN (:...ids)))`, {
-          ids: messageIds.slice(0, 100),
-        })
-        .orderBy('m.created_at', 'DESC')
-        .limit(1)
-        .getRawOne<{ ticketId: string }>();
-      return match?.ticketId ?? null;
-    });
+    const ids = messageIds.slice(0, 100);
+    const [match] = await this.uow.readWithin(tx, (db) =>
+      this.uow.selectRaw(db, Message, ({ v }) => {
+        const list = () => ids.map((id) => v('messageId', id)).join(', ');
+        return (
+          `SELECT m."ticket_id" AS "ticketId" FROM "messages" m ` +
+          `WHERE (${IS_INBOUND} AND m."message_id" IN (${list()})) OR (${IS_OUTBOUND} AND m."message_id" IN (${list()})) ` +
+          `ORDER BY m."created_at" DESC LIMIT 1`
+        );
+      }),
+    );
+    return match ? String(match.ticketId) : null;
   }
 
   ofTicket(ticketId: string, tx?: EntityManager): Promise<Message[]> {
     return this.uow.readWithin(tx, (db) =>
-      db.find(Message, { where: { ticketId }, order: { createdAt: 'ASC', id: 'ASC' } }),
+      this.uow.select(db, Message, ({ v }) => `SELECT m.* FROM "messages" m WHERE m."ticket_id" = ${v('ticketId', ticketId)} ORDER BY m."created_at", m."id"`),
     );
   }
 
@@ -120,83 +132,65 @@ export class MessagesRepository {
    */
   conversationOf(ticketId: string, tx?: EntityManager): Promise<Message[]> {
     return this.uow.readWithin(tx, (db) =>
-      db.find(Message, {
-        select: {
-          id: true,
-          ticketId: true,
-          direction: true,
-          channel: true,
-          kind: true,
-          messageId: true,
-          rfcMessageId: true,
-          inReplyTo: true,
-          references: true,
-          fromAddress: true,
-          fromName: true,
-          replyTo: true,
-          subject: true,
-          text: true,
-          cleanText: true,
-          receivedAt: true,
-          deliveryStatus: true,
-          createdAt: true,
-        },
-        where: { ticketId },
-        order: { createdAt: 'ASC', id: 'ASC' },
-      }),
+      this.uow.select(
+        db,
+        Message,
+        ({ v }) => `SELECT ${CONVERSATION_COLUMNS} FROM "messages" m WHERE m."ticket_id" = ${v('ticketId', ticketId)} ORDER BY m."created_at", m."id"`,
+      ),
     );
   }
 
-  findById(id: string, tx?: EntityManager): Promise<Message | null> {
-    return this.uow.readWithin(tx, (db) => db.findOneBy(Message, { id }));
+  async findById(id: string, tx?: EntityManager): Promise<Message | null> {
+    const [message] = await this.uow.readWithin(tx, (db) => this.uow.select(db, Message, ({ v }) => `SELECT m.* FROM "messages" m WHERE m."id" = ${v('id', id)}`));
+    return message ?? null;
   }
 
   /** Automatic e-mails to one address since `since` that went out or are about to (not failed ones). */
-  countAutomaticEmailsSince(recipientKey: string, since: Date, tx?: EntityManager): Promise<number> {
-    return this.uow.readWithin(tx, (db) =>
-      db
-        .createQueryBuilder(Message, 'm')
-        .where('m.recipient_key = :recipientKey', { recipientKey })
-        .andWhere(IS_OUTBOUND)
-        .andWhere('m.channel = :email', { email: MessageChannel.Email })
-        .andWhere('m.created_at >= :since', { since })
-        .andWhere('m.delivery_status IN (:...counted)', {
-          counted: [DeliveryStatus.Pending, DeliveryStatus.Sending, DeliveryStatus.Sent, DeliveryStatus.Uncertain],
-        })
-        .getCount(),
+  async countAutomaticEmailsSince(recipientKey: string, since: Date, tx?: EntityManager): Promise<number> {
+    const counted = [DeliveryStatus.Pending, DeliveryStatus.Sending, DeliveryStatus.Sent, DeliveryStatus.Uncertain];
+    const [row] = await this.uow.readWithin(tx, (db) =>
+      this.uow.selectRaw(
+        db,
+        Message,
+        ({ v }) =>
+          `SELECT COUNT(*) AS "count" FROM "messages" m WHERE m."recipient_key" = ${v('recipientKey', recipientKey)} AND ${IS_OUTBOUND} ` +
+          `AND m."channel" = ${v('channel', MessageChannel.Email)} AND m."created_at" >= ${v('createdAt', since)} ` +
+          `AND m."delivery_status" IN (${counted.map((status) => v('deliveryStatus', status)).join(', ')})`,
+      ),
     );
+    return Number(row?.count ?? 0);
   }
 
   // ---- outbox -------------------------------------------------------------------------------
 
   /** Outbound messages whose next attempt is due, oldest first. */
-  findDueOutbound(now: Date, limit: number): Promise<string[]> {
-    return this.uow.read(async (db) => {
-      const rows = await db
-        .createQueryBuilder(Message, 'm')
-        .select('m.id', 'id')
-        .where(IS_OUTBOUND)
-        .andWhere('m.delivery_status = :pending', { pending: DeliveryStatus.Pending })
-        .andWhere('(m.next_attempt_at IS NULL OR m.next_attempt_at <= :now)', { now })
-        .orderBy('m.created_at', 'ASC')
-        .limit(limit)
-        .getRawMany<{ id: string }>();
-      return rows.map((row) => row.id);
-    });
+  async findDueOutbound(now: Date, limit: number): Promise<string[]> {
+    const rows = await this.uow.read((db) =>
+      this.uow.selectRaw(
+        db,
+        Message,
+        ({ v }) =>
+          `SELECT m."id" AS "id" FROM "messages" m WHERE ${IS_OUTBOUND} AND m."delivery_status" = ${v('deliveryStatus', DeliveryStatus.Pending)} ` +
+          `AND (m."next_attempt_at" IS NULL OR m."next_attempt_at" <= ${v('nextAttemptAt', now)}) ORDER BY m."created_at" LIMIT ${Math.trunc(limit)}`,
+      ),
+    );
+    return rows.map((row) => String(row.id));
   }
 
   /** The earliest time a pending outbound message becomes due (a new one is due at once), for the worker's timer. */
-  nextOutboundDueAt(): Promise<Date | null> {
-    return this.uow.read(async (db) => {
-      const row = await db
-        .createQueryBuilder(Message, 'm')
-        .select('MIN(COALESCE(m.next_attempt_at, m.created_at))', 'due')
-        .where(IS_OUTBOUND)
-        .andWhere('m.delivery_status = :pending', { pending: DeliveryStatus.Pending })
-        .getRawOne<{ due: string | Date | null }>();
-      if (!row?.due) return null;
-      return row.due instanceof Date ? row.due : parseStoredDate(row.due);
-    });
+  async nextOutboundDueAt(): Promise<Date | null> {
+    const [row] = await this.uow.read((db) =>
+      this.uow.selectRaw(
+        db,
+        Message,
+        ({ v }) =>
+          `SELECT MIN(COALESCE(m."next_attempt_at", m."created_at")) AS "due" FROM "messages" m ` +
+          `WHERE ${IS_OUTBOUND} AND m."delivery_status" = ${v('deliveryStatus', DeliveryStatus.Pending)}`,
+      ),
+    );
+    const due = row?.due as string | Date | null | undefined;
+    if (!due) return null;
+    return due instanceof Date ? due : parseStoredDate(due);
   }
 
   /**
@@ -206,7 +200,7 @@ export class MessagesRepository {
   async claimForDelivery(id: string, claimToken: string, leaseExpiresAt: Date, now: Date): Promise<Message | null> {
     const [message] = await this.uow.updateReturning(
       Message,
-      (p) =>
+      ({ v: p }) =>
         `UPDATE "messages" SET "delivery_status" = ${p('deliveryStatus', DeliveryStatus.Sending)}, "claim_token" = ${p('claimToken', claimToken)}, ` +
         `"lease_expires_at" = ${p('leaseExpiresAt', leaseExpiresAt)}, "attempts" = "attempts" + 1, "updated_at" = ${p('updatedAt', now)} ` +
         `WHERE "id" = ${p('id', id)} AND "delivery_status" = ${p('deliveryStatus', DeliveryStatus.Pending)} ` +
@@ -223,25 +217,26 @@ export class MessagesRepository {
     patch: Partial<Pick<Message, 'deliveryStatus' | 'nextAttemptAt' | 'lastError' | 'providerResponse' | 'externalId' | 'sentAt' | 'messageId'>>,
     now: Date,
   ): Promise<boolean> {
-    const result = await tx.update(
+    const changed = await this.uow.change(
+      tx,
       Message,
-      { id, claimToken, deliveryStatus: DeliveryStatus.Sending },
-      { ...patch, claimToken: null, leaseExpiresAt: null, updatedAt: now },
+      ({ v, set }) =>
+        `UPDATE "messages" SET ${set({ ...patch, claimToken: null, leaseExpiresAt: null, updatedAt: now })} ` +
+        `WHERE "id" = ${v('id', id)} AND "claim_token" = ${v('claimToken', claimToken)} AND "delivery_status" = ${v('deliveryStatus', DeliveryStatus.Sending)}`,
     );
-    return result.affected === 1;
+    return changed === 1;
   }
 
   /** Attempts that were recorded but never finished: their process died mid-send. */
   findAbandonedAttempts(now: Date, limit: number): Promise<Message[]> {
     return this.uow.read((db) =>
-      db
-        .createQueryBuilder(Message, 'm')
-        .where(IS_OUTBOUND)
-        .andWhere('m.delivery_status = :sending', { sending: DeliveryStatus.Sending })
-        .andWhere('m.lease_expires_at < :now', { now })
-        .orderBy('m.created_at', 'ASC')
-        .limit(limit)
-        .getMany(),
+      this.uow.select(
+        db,
+        Message,
+        ({ v }) =>
+          `SELECT m.* FROM "messages" m WHERE ${IS_OUTBOUND} AND m."delivery_status" = ${v('deliveryStatus', DeliveryStatus.Sending)} ` +
+          `AND m."lease_expires_at" < ${v('leaseExpiresAt', now)} ORDER BY m."created_at" LIMIT ${Math.trunc(limit)}`,
+      ),
     );
   }
 
@@ -252,12 +247,15 @@ export class MessagesRepository {
     patch: Partial<Pick<Message, 'deliveryStatus' | 'lastError' | 'providerResponse' | 'sentAt' | 'nextAttemptAt'>>,
     now: Date,
   ): Promise<boolean> {
-    const result = await tx.update(
+    const changed = await this.uow.change(
+      tx,
       Message,
-      { id: message.id, claimToken: message.claimToken ?? undefined, deliveryStatus: DeliveryStatus.Sending },
-      { ...patch, claimToken: null, leaseExpiresAt: null, updatedAt: now },
+      ({ v, set }) =>
+        `UPDATE "messages" SET ${set({ ...patch, claimToken: null, leaseExpiresAt: null, updatedAt: now })} ` +
+        `WHERE "id" = ${v('id', message.id)} AND "delivery_status" = ${v('deliveryStatus', DeliveryStatus.Sending)} ` +
+        `AND ${message.claimToken === null ? '"claim_token" IS NULL' : `"claim_token" = ${v('claimToken', message.claimToken)}`}`,
     );
-    return result.affected === 1;
+    return changed === 1;
   }
 }
 

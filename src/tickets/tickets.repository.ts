@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { uuidV7 } from '../common/uuid-v7.js';
-import { UnitOfWork } from '../database/unit-of-work.js';
+import { type SqlParts, UnitOfWork } from '../database/unit-of-work.js';
 import { Message } from './entities/message.entity.js';
 import { TicketEvent, type TicketEventType } from './entities/ticket-event.entity.js';
 import { Ticket } from './entities/ticket.entity.js';
@@ -64,12 +64,17 @@ export class TicketsRepository {
     return ticket;
   }
 
-  findById(id: string, tx?: EntityManager): Promise<Ticket | null> {
-    return this.uow.readWithin(tx, (db) => db.findOneBy(Ticket, { id }));
+  // Queries are SQL through UnitOfWork's select/change: TypeORM's find() and update() build the same
+  // statements at several times the cost of running them, and these run for every ticket.
+
+  async findById(id: string, tx?: EntityManager): Promise<Ticket | null> {
+    const [ticket] = await this.uow.readWithin(tx, (db) => this.uow.select(db, Ticket, ({ v }) => `SELECT * FROM "tickets" WHERE "id" = ${v('id', id)}`));
+    return ticket ?? null;
   }
 
-  findByNumber(number: number, tx?: EntityManager): Promise<Ticket | null> {
-    return this.uow.readWithin(tx, (db) => db.findOneBy(Ticket, { number }));
+  async findByNumber(number: number, tx?: EntityManager): Promise<Ticket | null> {
+    const [ticket] = await this.uow.readWithin(tx, (db) => this.uow.select(db, Ticket, ({ v }) => `SELECT * FROM "tickets" WHERE "number" = ${v('number', number)}`));
+    return ticket ?? null;
   }
 
   /**
@@ -77,9 +82,12 @@ export class TicketsRepository {
    * follow-up: a worker or an operator must not move it between the read and the write). On
    * PostgreSQL SELECT … FOR UPDATE; SQLite runs one transaction at a time, so a plain read is as good.
    */
-  findForUpdate(tx: EntityManager, where: { id: string } | { number: number }): Promise<Ticket | null> {
-    if (this.uow.dialect !== 'postgres') return tx.findOneBy(Ticket, where);
-    return tx.findOne(Ticket, { where, lock: { mode: 'pessimistic_write' } });
+  async findForUpdate(tx: EntityManager, where: { id: string } | { number: number }): Promise<Ticket | null> {
+    const lock = this.uow.dialect === 'postgres' ? ' FOR UPDATE' : '';
+    const [ticket] = await this.uow.select(tx, Ticket, ({ v }) =>
+      'id' in where ? `SELECT * FROM "tickets" WHERE "id" = ${v('id', where.id)}${lock}` : `SELECT * FROM "tickets" WHERE "number" = ${v('number', where.number)}${lock}`,
+    );
+    return ticket ?? null;
   }
 
   /** Newest first; `q` matches subject, customer address and name, case-insensitively in any script. */
@@ -111,7 +119,7 @@ export class TicketsRepository {
         patch.customerName === undefined ? ticket.customerName : patch.customerName,
       );
     }
-    await tx.update(Ticket, { id: ticket.id }, next);
+    await this.uow.change(tx, Ticket, ({ v, set }) => `UPDATE "tickets" SET ${set(next)} WHERE "id" = ${v('id', ticket.id)}`);
     Object.assign(ticket, next);
   }
 
@@ -123,7 +131,7 @@ export class TicketsRepository {
   async claim(id: string, claimToken: string, leaseExpiresAt: Date, now: Date): Promise<Ticket | null> {
     const [ticket] = await this.uow.updateReturning(
       Ticket,
-      (p) =>
+      ({ v: p }) =>
         `UPDATE "tickets" SET "status" = ${p('status', TicketStatus.Processing)}, "claim_token" = ${p('claimToken', claimToken)}, ` +
         `"lease_expires_at" = ${p('leaseExpiresAt', leaseExpiresAt)}, "updated_at" = ${p('updatedAt', now)}, ` +
         `"processing_attempts" = "processing_attempts" + 1 ` +
@@ -135,10 +143,8 @@ export class TicketsRepository {
 
   /** Extends a claim while work goes on; false when the claim was lost (taken over after expiry). */
   async renewLease(id: string, claimToken: string, leaseExpiresAt: Date): Promise<boolean> {
-    return this.uow.transaction(async (tx) => {
-      const result = await tx.update(Ticket, { id, claimToken, status: TicketStatus.Processing }, { leaseExpiresAt });
-      return result.affected === 1;
-    });
+    const changed = await this.uow.read((db) => this.uow.change(db, Ticket, ({ v }) => `UPDATE "tickets" SET "lease_expires_at" = ${v('leaseExpiresAt', leaseExpiresAt)} ${whereClaimed(v, id, claimToken)}`));
+    return changed === 1;
   }
 
   /**
@@ -154,27 +160,29 @@ export class TicketsRepository {
     patch: TicketPatch,
     now = new Date(),
   ): Promise<boolean> {
-    const result = await tx.update(
+    // processingAttempts counts the claims since the last decision (MAX_PROCESSING_ATTEMPTS).
+    const changed = await this.uow.change(
+      tx,
       Ticket,
-      { id: ticket.id, claimToken, revision, status: TicketStatus.Processing },
-      // processingAttempts counts the claims since the last decision (MAX_PROCESSING_ATTEMPTS).
-      { ...patch, claimToken: null, leaseExpiresAt: null, processingAttempts: 0, updatedAt: now },
+      ({ v, set }) =>
+        `UPDATE "tickets" SET ${set({ ...patch, claimToken: null, leaseExpiresAt: null, processingAttempts: 0, updatedAt: now })} ` +
+        `${whereClaimed(v, ticket.id, claimToken)} AND "revision" = ${v('revision', revision)}`,
     );
-    if (result.affected !== 1) return false;
+    if (changed !== 1) return false;
     Object.assign(ticket, patch, { claimToken: null, leaseExpiresAt: null, processingAttempts: 0, updatedAt: now });
     return true;
   }
 
   /** Gives a claimed ticket back to the queue (a newer message arrived, or shutdown). */
   async releaseClaim(id: string, claimToken: string, now = new Date()): Promise<boolean> {
-    return this.uow.transaction(async (tx) => {
-      const result = await tx.update(
+    const changed = await this.uow.read((db) =>
+      this.uow.change(
+        db,
         Ticket,
-        { id, claimToken, status: TicketStatus.Processing },
-        { status: TicketStatus.Received, claimToken: null, leaseExpiresAt: null, updatedAt: now },
-      );
-      return result.affected === 1;
-    });
+        ({ v, set }) => `UPDATE "tickets" SET ${set({ status: TicketStatus.Received, claimToken: null, leaseExpiresAt: null, updatedAt: now })} ${whereClaimed(v, id, claimToken)}`,
+      ),
+    );
+    return changed === 1;
   }
 
   /**
@@ -184,12 +192,7 @@ export class TicketsRepository {
    */
   async reopenForFollowUp(tx: EntityManager, ticket: Ticket, now: Date): Promise<void> {
     const status = ticket.status === TicketStatus.Processing ? TicketStatus.Processing : TicketStatus.Received;
-    await tx
-      .createQueryBuilder()
-      .update(Ticket)
-      .set({ revision: () => 'revision + 1', status, updatedAt: now })
-      .where('id = :id', { id: ticket.id })
-      .execute();
+    await this.uow.change(tx, Ticket, ({ v, set }) => `UPDATE "tickets" SET "revision" = "revision" + 1, ${set({ status, updatedAt: now })} WHERE "id" = ${v('id', ticket.id)}`);
     ticket.revision += 1;
     ticket.status = status;
     ticket.updatedAt = now;
@@ -200,28 +203,31 @@ export class TicketsRepository {
    * (same status, no newer customer message): false when it moved in between.
    */
   async changeStatusIf(tx: EntityManager, ticket: Ticket, to: TicketStatus, reason: string, now: Date): Promise<boolean> {
-    const result = await tx.update(Ticket, { id: ticket.id, status: ticket.status, revision: ticket.revision }, { status: to, statusReason: reason, updatedAt: now });
-    if (result.affected !== 1) return false;
+    const changed = await this.uow.change(
+      tx,
+      Ticket,
+      ({ v, set }) =>
+        `UPDATE "tickets" SET ${set({ status: to, statusReason: reason, updatedAt: now })} ` +
+        `WHERE "id" = ${v('id', ticket.id)} AND "status" = ${v('status', ticket.status)} AND "revision" = ${v('revision', ticket.revision)}`,
+    );
+    if (changed !== 1) return false;
     Object.assign(ticket, { status: to, statusReason: reason, updatedAt: now });
     return true;
   }
 
   /** Tickets waiting for a worker: received, or processing under an expired lease (its process died). */
-  findClaimable(now: Date, limit: number): Promise<string[]> {
-    return this.uow.read(async (db) => {
-      const rows = await db
-        .createQueryBuilder(Ticket, 't')
-        .select('t.id', 'id')
-        .where('t.status = :received', { received: TicketStatus.Received })
-        .orWhere('(t.status = :processing AND (t.lease_expires_at IS NULL OR t.lease_expires_at < :now))', {
-          processing: TicketStatus.Processing,
-          now,
-        })
-        .orderBy('t.created_at', 'ASC')
-        .limit(limit)
-        .getRawMany<{ id: string }>();
-      return rows.map((row) => row.id);
-    });
+  async findClaimable(now: Date, limit: number): Promise<string[]> {
+    const rows = await this.uow.read((db) =>
+      this.uow.selectRaw(
+        db,
+        Ticket,
+        ({ v }) =>
+          `SELECT t."id" AS "id" FROM "tickets" t WHERE t."status" = ${v('status', TicketStatus.Received)} ` +
+          `OR (t."status" = ${v('status', TicketStatus.Processing)} AND (t."lease_expires_at" IS NULL OR t."lease_expires_at" < ${v('leaseExpiresAt', now)})) ` +
+          `ORDER BY t."created_at" LIMIT ${Math.trunc(limit)}`,
+      ),
+    );
+    return rows.map((row) => String(row.id));
   }
 
   async addEvent(
@@ -242,7 +248,9 @@ export class TicketsRepository {
   }
 
   eventsOf(ticketId: string, tx?: EntityManager): Promise<TicketEvent[]> {
-    return this.uow.readWithin(tx, (db) => db.find(TicketEvent, { where: { ticketId }, order: { id: 'ASC' } }));
+    return this.uow.readWithin(tx, (db) =>
+      this.uow.select(db, TicketEvent, ({ v }) => `SELECT * FROM "ticket_events" WHERE "ticket_id" = ${v('ticketId', ticketId)} ORDER BY "id"`),
+    );
   }
 }
 
@@ -296,4 +304,9 @@ export function searchTextOf(subject: string, email: string, name: string | null
 
 function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+}
+
+/** The WHERE clause of a change a claim's holder makes: this ticket, still processing, still under this claim. */
+function whereClaimed(v: SqlParts<Ticket>['v'], id: string, claimToken: string): string {
+  return `WHERE "id" = ${v('id', id)} AND "claim_token" = ${v('claimToken', claimToken)} AND "status" = ${v('status', TicketStatus.Processing)}`;
 }

@@ -5,6 +5,8 @@ import type { Logger } from 'typeorm';
 import { MIGRATIONS } from '../../src/database/data-source.options.js';
 import { LeanerIndexes1795651200000 } from '../../src/database/migrations/1795651200000-leaner-indexes.js';
 import { UnitOfWork } from '../../src/database/unit-of-work.js';
+import { Message } from '../../src/tickets/entities/message.entity.js';
+import { Ticket } from '../../src/tickets/entities/ticket.entity.js';
 import { MessagesRepository } from '../../src/tickets/messages.repository.js';
 import { TicketsRepository } from '../../src/tickets/tickets.repository.js';
 import { TicketStatus } from '../../src/tickets/ticket-status.js';
@@ -162,6 +164,34 @@ describe.each(testDatabases())('database on %s', (kind) => {
 
   // The outbox worker and the queue sweep poll these queries for the life of the service: a plan
   // that reads every row would grow with the whole history of mail.
+  it('writes and reads rows through SQL as TypeORM would: values converted per column, changed rows counted', async () => {
+    const t = await startTestApp({ DATABASE_URL: database.url });
+    try {
+      const uow = t.app.get(UnitOfWork);
+      const tickets = t.app.get(TicketsRepository);
+      const stored = await seedTicket(t.app, { subject: 'Колонки', customerEmail: 'columns@example.ru' });
+      const decidedAt = new Date('2026-11-30T12:34:56.789Z');
+      const articles = [{ id: 'returns/how-to-return', title: 'Как вернуть товар', score: 3.5, usedByAi: true }];
+      const changed = await uow.transaction((tx) =>
+        uow.change(tx, Ticket, ({ v, set }) => `UPDATE "tickets" SET ${set({ kbArticles: articles, confidence: 0.75, draftReply: null, customerName: undefined, updatedAt: decidedAt })} WHERE "id" = ${v('id', stored.id)}`),
+      );
+      expect(changed).toBe(1);
+      expect(await uow.read((db) => uow.change(db, Ticket, ({ v }) => `UPDATE "tickets" SET "confidence" = 0 WHERE "id" = ${v('id', 'no-such-ticket')}`))).toBe(0);
+
+      // Read back through the raw path and through TypeORM itself: the same entity.
+      const raw = await tickets.findById(stored.id);
+      const orm = await t.dataSource.manager.findOneBy(Ticket, { id: stored.id });
+      expect(raw).toEqual(orm);
+      expect(raw).toMatchObject({ kbArticles: articles, confidence: 0.75, draftReply: null, updatedAt: decidedAt, number: stored.number });
+      expect(raw!.createdAt).toBeInstanceOf(Date);
+      const messages = await t.app.get(MessagesRepository).ofTicket(stored.id);
+      expect(messages).toEqual(await t.dataSource.manager.find(Message, { where: { ticketId: stored.id } }));
+      expect(messages[0]).toMatchObject({ references: [], to: ['support@shop.example'], deliveryStatus: 'received' });
+    } finally {
+      await t.close();
+    }
+  });
+
   it('polls the outbox and the queue, and looks up Message-IDs, through indexes, never a scan of the table', async () => {
     const t = await startTestApp({ DATABASE_URL: database.url });
     const captured: Array<{ sql: string; params: unknown[] }> = [];

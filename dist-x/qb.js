@@ -1,0 +1,21 @@
+import 'reflect-metadata';
+import { DataSource } from 'typeorm';
+import { buildDataSourceOptions } from '../dist/src/database/data-source.options.js';
+import { Message } from '../dist/src/tickets/entities/message.entity.js';
+import { Ticket } from '../dist/src/tickets/entities/ticket.entity.js';
+import { mkdtempSync } from 'node:fs'; import { tmpdir } from 'node:os'; import { join } from 'node:path';
+const ds = new DataSource(buildDataSourceOptions({ type: 'sqlite', path: join(mkdtempSync(join(tmpdir(), 'qb-')), 'x.sqlite') }));
+await ds.initialize(); await ds.runMigrations();
+const tid = '0190a0a0-0000-7000-8000-000000000001';
+await ds.query(`INSERT INTO tickets (id, number, status, customer_email, subject, search_text, created_at, updated_at) VALUES (?, 1, 'received', 'a@b.c', 's', 's', datetime('now'), datetime('now'))`, [tid]).catch(e => console.log(e.message));
+const cols = await ds.query(`PRAGMA table_info(messages)`); 
+async function bench(name, fn, n = 3000) { for (let i = 0; i < 300; i++) await fn(); const t = performance.now(); for (let i = 0; i < n; i++) await fn(); console.log(name.padEnd(40), ((performance.now() - t) * 1000 / n).toFixed(0), 'us'); }
+await bench('raw SELECT 1', () => ds.query('SELECT 1'));
+await bench('findOneBy(Ticket,{id})', () => ds.manager.findOneBy(Ticket, { id: tid }));
+await bench('raw select ticket by id', () => ds.query('SELECT * FROM tickets WHERE id = ?', [tid]));
+await bench('manager.update(Ticket)', () => ds.manager.update(Ticket, { id: tid, status: 'received' }, { updatedAt: new Date() }));
+await bench('raw update ticket', () => ds.query('UPDATE tickets SET updated_at = ? WHERE id = ? AND status = ?', [new Date().toISOString(), tid, 'received']));
+await bench('find(Message, select, where ticketId)', () => ds.manager.find(Message, { select: { id: true, ticketId: true, text: true, createdAt: true }, where: { ticketId: tid }, order: { createdAt: 'ASC' } }));
+await bench('qb getCount', () => ds.manager.createQueryBuilder(Message, 'm').where('m.recipient_key = :k', { k: 'x' }).andWhere("m.direction = 'outbound'").andWhere('m.created_at >= :s', { s: new Date() }).andWhere('m.delivery_status IN (:...c)', { c: ['a', 'b', 'c'] }).getCount());
+await bench('transaction(empty)', () => ds.transaction(async () => {}));
+await ds.destroy();
