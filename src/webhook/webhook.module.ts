@@ -19,6 +19,9 @@ import { WebhookController } from './webhook.controller.js';
         // The default name keeps the standard header names (Retry-After, X-RateLimit-Limit).
         throttlers: [{ name: 'default', ttl: config.webhook.rateWindowMs, limit: Math.max(1, config.webhook.rateLimit) }],
         skipIf: () => config.webhook.rateLimit === 0,
+        // The route and the client address as the key, as written: the default hashes it with
+        // SHA-256 on every request, which only matters for storages that cannot hold long keys.
+        generateKey: (context, tracker, name) => `${context.getClass().name}.${context.getHandler().name}:${name}:${tracker}`,
         storage: new FixedWindowThrottlerStorage(),
       }),
     }),
