@@ -27,14 +27,12 @@ export interface InsertPart {
 
 /**
  * What a statement written as SQL gets to refer to its entity by property names: `v(property,
- * value)` a placeholder for a value converted as that column stores it, `c(property)` the quoted
- * column, `set(patch)` an UPDATE's assignments for the defined keys of a patch, `table` the table.
+ * value)` a placeholder for a value converted as that property's column stores it, `set(patch)`
+ * an UPDATE's assignments for the defined keys of a patch.
  */
 export interface SqlParts<T> {
   v(property: keyof T & string, value: unknown): string;
-  c(property: keyof T & string): string;
   set(patch: Partial<T>): string;
-  table: string;
 }
 
 /** A column whose value the database computes within the INSERT: `sql` is an SQL expression. */
@@ -181,13 +179,11 @@ export class UnitOfWork {
     };
     const parts: SqlParts<T> = {
       v: value,
-      c: (property) => `"${columnOf(property).databaseName}"`,
       set: (patch) =>
         Object.entries(patch)
           .filter(([, item]) => item !== undefined)
           .map(([property, item]) => `"${columnOf(property).databaseName}" = ${value(property, item)}`)
           .join(', '),
-      table: `"${metadata.tableName}"`,
     };
     const text = sql(parts);
     return { text, params, metadata };
