@@ -158,6 +158,12 @@ export class UnitOfWork {
     return this.hydrate(metadata, (await db.query(text, params)) as Array<Record<string, unknown>>);
   }
 
+  /** The first row of `select`, or null. */
+  async selectOne<T extends ObjectLiteral>(db: EntityManager, target: EntityTarget<T>, sql: (q: SqlParts<T>) => string): Promise<T | null> {
+    const [row] = await this.select(db, target, sql);
+    return row ?? null;
+  }
+
   /** A SELECT of computed values (counts, minimums) written as SQL (see SqlParts): the raw rows. */
   async selectRaw<T extends ObjectLiteral>(db: EntityManager, target: EntityTarget<T>, sql: (q: SqlParts<T>) => string): Promise<Array<Record<string, unknown>>> {
     const { text, params } = this.compile(target, sql);

@@ -92,11 +92,10 @@ export class MessagesRepository {
   // Queries are SQL through UnitOfWork's select/change: TypeORM's find() and update() build the same
   // statements at several times the cost of running them, and these run for every e-mail.
 
-  async findInboundByMessageId(messageId: string, tx?: EntityManager): Promise<Message | null> {
-    const [message] = await this.uow.readWithin(tx, (db) =>
-      this.uow.select(db, Message, ({ v }) => `SELECT m.* FROM "messages" m WHERE ${IS_INBOUND} AND m."message_id" = ${v('messageId', messageId)} LIMIT 1`),
+  findInboundByMessageId(messageId: string, tx?: EntityManager): Promise<Message | null> {
+    return this.uow.readWithin(tx, (db) =>
+      this.uow.selectOne(db, Message, ({ v }) => `SELECT m.* FROM "messages" m WHERE ${IS_INBOUND} AND m."message_id" = ${v('messageId', messageId)} LIMIT 1`),
     );
-    return message ?? null;
   }
 
   /**
@@ -140,9 +139,8 @@ export class MessagesRepository {
     );
   }
 
-  async findById(id: string, tx?: EntityManager): Promise<Message | null> {
-    const [message] = await this.uow.readWithin(tx, (db) => this.uow.select(db, Message, ({ v }) => `SELECT m.* FROM "messages" m WHERE m."id" = ${v('id', id)}`));
-    return message ?? null;
+  findById(id: string, tx?: EntityManager): Promise<Message | null> {
+    return this.uow.readWithin(tx, (db) => this.uow.selectOne(db, Message, ({ v }) => `SELECT m.* FROM "messages" m WHERE m."id" = ${v('id', id)}`));
   }
 
   /** Automatic e-mails to one address since `since` that went out or are about to (not failed ones). */

@@ -67,14 +67,12 @@ export class TicketsRepository {
   // Queries are SQL through UnitOfWork's select/change: TypeORM's find() and update() build the same
   // statements at several times the cost of running them, and these run for every ticket.
 
-  async findById(id: string, tx?: EntityManager): Promise<Ticket | null> {
-    const [ticket] = await this.uow.readWithin(tx, (db) => this.uow.select(db, Ticket, ({ v }) => `SELECT * FROM "tickets" WHERE "id" = ${v('id', id)}`));
-    return ticket ?? null;
+  findById(id: string, tx?: EntityManager): Promise<Ticket | null> {
+    return this.uow.readWithin(tx, (db) => this.uow.selectOne(db, Ticket, ({ v }) => `SELECT * FROM "tickets" WHERE "id" = ${v('id', id)}`));
   }
 
-  async findByNumber(number: number, tx?: EntityManager): Promise<Ticket | null> {
-    const [ticket] = await this.uow.readWithin(tx, (db) => this.uow.select(db, Ticket, ({ v }) => `SELECT * FROM "tickets" WHERE "number" = ${v('number', number)}`));
-    return ticket ?? null;
+  findByNumber(number: number, tx?: EntityManager): Promise<Ticket | null> {
+    return this.uow.readWithin(tx, (db) => this.uow.selectOne(db, Ticket, ({ v }) => `SELECT * FROM "tickets" WHERE "number" = ${v('number', number)}`));
   }
 
   /**
@@ -82,12 +80,11 @@ export class TicketsRepository {
    * follow-up: a worker or an operator must not move it between the read and the write). On
    * PostgreSQL SELECT … FOR UPDATE; SQLite runs one transaction at a time, so a plain read is as good.
    */
-  async findForUpdate(tx: EntityManager, where: { id: string } | { number: number }): Promise<Ticket | null> {
+  findForUpdate(tx: EntityManager, where: { id: string } | { number: number }): Promise<Ticket | null> {
     const lock = this.uow.dialect === 'postgres' ? ' FOR UPDATE' : '';
-    const [ticket] = await this.uow.select(tx, Ticket, ({ v }) =>
+    return this.uow.selectOne(tx, Ticket, ({ v }) =>
       'id' in where ? `SELECT * FROM "tickets" WHERE "id" = ${v('id', where.id)}${lock}` : `SELECT * FROM "tickets" WHERE "number" = ${v('number', where.number)}${lock}`,
     );
-    return ticket ?? null;
   }
 
   /** Newest first; `q` matches subject, customer address and name, case-insensitively in any script. */
